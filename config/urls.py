@@ -1,0 +1,34 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from openiop.core import views as core_views
+
+api_v1 = [
+    path("schema/", SpectacularAPIView.as_view(api_version="1"), name="schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path("", include("openiop.accounts.api_urls")),
+    path("", include("openiop.patients.api_urls")),
+    path("", include("openiop.audit.api_urls")),
+]
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("facility/", core_views.switch_facility, name="switch_facility"),
+    path("accounts/two-step-required/", core_views.mfa_required, name="mfa_required"),
+    path("accounts/", include("allauth.urls")),
+    path("staff/", include("openiop.accounts.urls")),
+    path("patients/", include("openiop.patients.urls")),
+    path("audit/", include("openiop.audit.urls")),
+    path("api/v1/", include((api_v1, "api"))),  # type: ignore[arg-type]
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "openiop.core.views.error_400"
+handler403 = "openiop.core.views.error_403"
+handler404 = "openiop.core.views.error_404"
+handler500 = "openiop.core.views.error_500"
+
+admin.site.site_header = "OpenIOP administration"
+admin.site.site_title = "OpenIOP"

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+
+from openiop.accounts.selectors import facilities_for
+
+# Paths a signed-in user without an authenticator may still reach: enrolment, sign-out, assets.
+_MFA_EXEMPT_PREFIXES = (
+    "/accounts/",
+    "/static/",
+    "/healthz",
+)
+
+
+def user_has_mfa(user: object) -> bool:
+    from allauth.mfa.models import Authenticator
+
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+class RequireMFAMiddleware:
+    """Staff must enrol an authenticator app (TOTP) before they reach any patient information."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if (
+            settings.OPENIOP_REQUIRE_MFA
+            and user.is_authenticated
+            and not request.path.startswith(_MFA_EXEMPT_PREFIXES)
+            and not request.session.get("mfa_enrolled")
+        ):
+            if user_has_mfa(user):
+                request.session["mfa_enrolled"] = True
+            elif request.path.startswith("/api/"):
+                return JsonResponse(
+                    {"detail": "Set up two-step sign-in (an authenticator app) first."},
+                    status=403,
+                )
+            else:
+                return redirect("mfa_required")
+        return self.get_response(request)
+
+
+class CurrentFacilityMiddleware:
+    """Puts the facility the user is working in on the request (the facility switcher)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.facility = None  # type: ignore[attr-defined]
+        request.user_facilities = []  # type: ignore[attr-defined]
+        if request.user.is_authenticated and not request.path.startswith("/static/"):
+            facilities = list(facilities_for(request.user))
+            wanted = request.session.get("facility_id")
+            chosen = next((f for f in facilities if f.pk == wanted), None)
+            if chosen is None and facilities:
+                chosen = facilities[0]
+            request.facility = chosen  # type: ignore[attr-defined]
+            request.user_facilities = facilities  # type: ignore[attr-defined]
+        return self.get_response(request)

@@ -1,0 +1,93 @@
+"""Writing the audit trail. Every service that touches patient information calls these."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+
+from openiop.audit.context import current_origin
+from openiop.audit.models import AuditEvent
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, models.Model):
+        return value.pk
+    return value
+
+
+def snapshot(instance: models.Model, fields: Iterable[str] | None = None) -> dict[str, Any]:
+    """The audited values of a model instance (foreign keys by id)."""
+    names = (
+        list(fields)
+        if fields is not None
+        else [f.attname for f in instance._meta.concrete_fields if f.name != "id"]
+    )
+    return {name: _plain(getattr(instance, name)) for name in names}
+
+
+def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Field → [before, after] for the values that changed."""
+    keys = sorted(set(before) | set(after))
+    return {
+        key: [before.get(key), after.get(key)] for key in keys if before.get(key) != after.get(key)
+    }
+
+
+def _label(actor: Any) -> str:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return "system"
+    return str(getattr(actor, "email", "") or actor)
+
+
+def _event(
+    *,
+    actor: Any,
+    action: str,
+    patient: Any = None,
+    facility_id: int | None = None,
+    obj: models.Model | None = None,
+    section: str = "",
+    changes: Mapping[str, Any] | None = None,
+    detail: Mapping[str, Any] | None = None,
+    reason: str = "",
+) -> AuditEvent:
+    origin = current_origin()
+    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    if facility_id is None and patient is not None:
+        facility_id = getattr(patient, "facility_id", None)
+    return AuditEvent(
+        actor=actor if authenticated else None,
+        actor_label=_label(actor),
+        action=action,
+        patient_id=getattr(patient, "pk", patient) if patient is not None else None,
+        facility_id=facility_id,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
+        section=section,
+        changes=dict(changes or {}),
+        detail=dict(detail or {}),
+        reason=reason,
+        ip=origin.ip,
+        user_agent=origin.user_agent,
+        channel=origin.channel,
+    )
+
+
+def record(**kwargs: Any) -> AuditEvent:
+    event = _event(**kwargs)
+    event.save()
+    return event
+
+
+def record_many(events: Iterable[Mapping[str, Any]]) -> int:
+    rows = [_event(**e) for e in events]
+    AuditEvent.objects.bulk_create(rows, batch_size=500)
+    return len(rows)

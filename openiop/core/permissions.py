@@ -1,0 +1,20 @@
+"""API permission; kept apart from views so DRF can import it while it starts up."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rest_framework import permissions
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+
+
+class IsStaffUser(permissions.BasePermission):
+    """Signed-in, active staff; what they may see is narrowed further by the selectors."""
+
+    message = "Sign in first: send your API token or a session cookie."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_active)

@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from openiop.accounts.models import Facility, User
+from openiop.patients import rules
+from openiop.patients.models import CareTeamMember, Patient
+from openiop.patients.services import MIN_REASON_LENGTH, PATIENT_FIELDS
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class PatientForm(forms.ModelForm):
+    confirm_not_duplicate = forms.BooleanField(
+        required=False,
+        label="I checked: this is a different person",
+        help_text="Only tick this after comparing with the records listed above.",
+    )
+
+    class Meta:
+        model = Patient
+        fields = [f for f in PATIENT_FIELDS if f != "status"] + ["status"]
+        widgets = {
+            "date_of_birth": DateInput(format="%Y-%m-%d"),
+            "pronouns": forms.TextInput(attrs={"list": "pronoun-options"}),
+            "language": forms.TextInput(attrs={"list": "language-options"}),
+            "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+            "state": forms.TextInput(attrs={"size": 2, "maxlength": 2}),
+        }
+        help_texts = {
+            "mrn": "Leave empty to assign the next number automatically.",
+            "sexual_orientation": "Optional and self-identified. Only the clinical team sees it.",
+            "phone": "10 digits with area code, e.g. 555-010-0123.",
+        }
+
+    def __init__(
+        self, *args: Any, show_sensitive: bool = True, creating: bool = True, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["mrn"].required = False
+        if not creating:
+            self.fields["mrn"].required = True
+            self.fields["mrn"].help_text = ""
+            del self.fields["confirm_not_duplicate"]
+        if not show_sensitive:
+            for name in ("sexual_orientation", "lgbtq_group_opt_in", "survivor_group_opt_in"):
+                del self.fields[name]
+        for field in self.fields.values():
+            if field.required:
+                field.widget.attrs["required"] = True
+
+    def clean_date_of_birth(self) -> dt.date:
+        value: dt.date = self.cleaned_data["date_of_birth"]
+        problem = rules.birth_date_error(value, timezone.localdate())
+        if problem:
+            raise forms.ValidationError(problem)
+        return value
+
+    def clean_phone(self) -> str:
+        try:
+            return rules.normalize_phone(self.cleaned_data.get("phone", ""))[0]
+        except rules.PhoneError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def clean_mrn(self) -> str:
+        return (self.cleaned_data.get("mrn") or "").strip().upper()
+
+    def patient_data(self) -> dict[str, Any]:
+        return {k: v for k, v in self.cleaned_data.items() if k in PATIENT_FIELDS}
+
+
+class EmergencyContactForm(forms.Form):
+    id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    name = forms.CharField(max_length=200, required=False)
+    relationship = forms.CharField(max_length=60, required=False)
+    phone = forms.CharField(
+        max_length=20, required=False, widget=forms.TextInput(attrs={"type": "tel"})
+    )
+    DELETE = forms.BooleanField(required=False, label="Remove")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        filled = [data.get(k) for k in ("name", "relationship", "phone")]
+        if data.get("DELETE") or not any(filled):
+            return data
+        if not all(filled):
+            raise forms.ValidationError(
+                "Give the contact's name, relationship and phone number, or leave all three empty."
+            )
+        try:
+            data["phone"] = rules.normalize_phone(data["phone"])[0]
+        except rules.PhoneError as exc:
+            self.add_error("phone", str(exc))
+        return data
+
+
+EmergencyContactFormSet = forms.formset_factory(EmergencyContactForm, extra=0, max_num=5)
+
+
+def contacts_from(formset: forms.BaseFormSet) -> list[dict[str, Any]]:
+    contacts = []
+    for form in formset.forms:
+        data = form.cleaned_data
+        if not data or data.get("DELETE") or not data.get("name"):
+            continue
+        contacts.append({k: data.get(k) for k in ("id", "name", "relationship", "phone")})
+    return contacts
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(
+        label="Find a patient",
+        max_length=100,
+        required=False,
+        help_text="Part of a name, a date of birth (MM/DD/YYYY), an MRN or a phone number.",
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off", "autofocus": True}),
+    )
+
+
+class BreakGlassForm(forms.Form):
+    facility = forms.ModelChoiceField(queryset=Facility.objects.none())
+    mrn = forms.CharField(label="Medical record number", max_length=20)
+    reason = forms.CharField(
+        label="Why do you need this chart now?",
+        min_length=MIN_REASON_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=(
+            "Your reason, your name and every page you open are recorded and reviewed by the "
+            "clinical director."
+        ),
+    )
+    understood = forms.BooleanField(
+        label="I understand this access is recorded and reviewed.", required=True
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["facility"].queryset = Facility.objects.filter(  # type: ignore[attr-defined]
+            organization=user.organization, is_active=True
+        )
+
+
+class ReviewForm(forms.Form):
+    note = forms.CharField(
+        label="Review note", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
+
+
+class DeletePatientForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is this record being deleted?",
+        min_length=10,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="For example: registered twice by mistake, the other record is SUN-100234.",
+    )
+
+
+class CareTeamForm(forms.Form):
+    user = forms.ModelChoiceField(label="Staff member", queryset=User.objects.none())
+    role = forms.ChoiceField(label="Role on the care team", choices=CareTeamMember.Role.choices)
+
+    def __init__(self, *args: Any, patient: Patient, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = User.objects.filter(  # type: ignore[attr-defined]
+            is_active=True, facilities=patient.facility_id
+        ).order_by("last_name", "first_name")

@@ -1,0 +1,242 @@
+"""The person in treatment: identity, contact, emergency contacts, care team, access grants."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from openiop.accounts.models import Facility
+
+
+class Patient(models.Model):
+    class SexAtBirth(models.TextChoices):
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+        INTERSEX = "intersex", "Intersex"
+        UNKNOWN = "unknown", "Unknown"
+        DECLINED = "declined", "Chose not to say"
+
+    class GenderIdentity(models.TextChoices):
+        WOMAN = "woman", "Woman"
+        MAN = "man", "Man"
+        TRANS_WOMAN = "trans_woman", "Transgender woman"
+        TRANS_MAN = "trans_man", "Transgender man"
+        NON_BINARY = "non_binary", "Non-binary"
+        OTHER = "other", "Another identity"
+        DECLINED = "declined", "Chose not to say"
+
+    class SexualOrientation(models.TextChoices):
+        STRAIGHT = "straight", "Straight / heterosexual"
+        GAY = "gay", "Gay"
+        LESBIAN = "lesbian", "Lesbian"
+        BISEXUAL = "bisexual", "Bisexual"
+        QUEER = "queer", "Queer"
+        OTHER = "other", "Another orientation"
+        DECLINED = "declined", "Chose not to say"
+
+    class VeteranStatus(models.TextChoices):
+        NOT_VETERAN = "no", "Not a veteran"
+        VETERAN = "veteran", "Veteran"
+        ACTIVE_DUTY = "active_duty", "Active duty"
+        RESERVE = "reserve", "Reserve or National Guard"
+        DECLINED = "declined", "Chose not to say"
+
+    class Status(models.TextChoices):
+        PROSPECTIVE = "prospective", "Not yet admitted"
+        ACTIVE = "active", "In treatment"
+        ON_HOLD = "on_hold", "On hold"
+        DISCHARGED = "discharged", "Discharged"
+        INACTIVE = "inactive", "Inactive"
+
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="patients")
+    mrn = models.CharField("medical record number", max_length=20)
+    first_name = models.CharField("legal first name", max_length=100)
+    middle_name = models.CharField("middle name", max_length=100, blank=True)
+    last_name = models.CharField("legal last name", max_length=100)
+    preferred_name = models.CharField(
+        max_length=100, blank=True, help_text="The name the person wants to be called."
+    )
+    date_of_birth = models.DateField()
+    sex_at_birth = models.CharField(max_length=10, choices=SexAtBirth.choices)
+    gender_identity = models.CharField(max_length=12, choices=GenderIdentity.choices, blank=True)
+    gender_identity_other = models.CharField(
+        "gender identity (own words)", max_length=60, blank=True
+    )
+    pronouns = models.CharField(max_length=30, blank=True)
+    # Self-identified and opt-in (SPEC §7): blank means not asked or not shared.
+    sexual_orientation = models.CharField(
+        max_length=10, choices=SexualOrientation.choices, blank=True
+    )
+    lgbtq_group_opt_in = models.BooleanField("wants LGBTQ+ groups", default=False)
+    survivor_group_opt_in = models.BooleanField("wants survivors' groups", default=False)
+    veteran_status = models.CharField(max_length=12, choices=VeteranStatus.choices, blank=True)
+    language = models.CharField("preferred language", max_length=40, default="English")
+    needs_interpreter = models.BooleanField(default=False)
+    phone = models.CharField(max_length=20, blank=True)
+    phone_digits = models.CharField(max_length=15, blank=True, editable=False)
+    email = models.EmailField("e-mail", blank=True)
+    address_line1 = models.CharField("address", max_length=200, blank=True)
+    address_line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=2, blank=True)
+    postal_code = models.CharField(max_length=10, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROSPECTIVE)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+
+    history = HistoricalRecords(excluded_fields=["phone_digits", "updated_at"])
+
+    class Meta:
+        ordering = ["last_name", "first_name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["facility", "mrn"], name="patient_unique_mrn"),
+        ]
+        indexes = [
+            models.Index(fields=["facility", "last_name", "first_name"], name="patient_fac_name"),
+            models.Index(fields=["date_of_birth"], name="patient_dob"),
+            models.Index(fields=["facility", "status"], name="patient_fac_status"),
+            models.Index(fields=["facility", "created_at"], name="patient_fac_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.mrn})"
+
+    @property
+    def display_name(self) -> str:
+        """Preferred name first, as people are greeted by it; the legal name follows."""
+        if self.preferred_name and self.preferred_name != self.first_name:
+            return f"{self.preferred_name} ({self.first_name}) {self.last_name}"
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def legal_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.middle_name, self.last_name) if p)
+
+    @property
+    def gender_identity_label(self) -> str:
+        if self.gender_identity == self.GenderIdentity.OTHER and self.gender_identity_other:
+            return self.gender_identity_other
+        return self.get_gender_identity_display()
+
+
+class PatientSearchToken(models.Model):
+    """Prefixes searchable by an index: name words, MRN and phone digits, all normalized.
+
+    "Part of a name" searches become index range scans instead of table scans, which keeps
+    search fast at 100,000 patients on SQLite and PostgreSQL alike.
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="search_tokens")
+    token = models.CharField(max_length=40)
+
+    class Meta:
+        indexes = [models.Index(fields=["token", "patient"], name="patient_token_idx")]
+
+    def __str__(self) -> str:
+        return self.token
+
+
+class MrnSequence(models.Model):
+    facility = models.OneToOneField(Facility, on_delete=models.CASCADE, related_name="+")
+    last_value = models.PositiveIntegerField(default=100000)
+
+    def __str__(self) -> str:
+        return f"{self.facility_id}: {self.last_value}"
+
+
+class EmergencyContact(models.Model):
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="emergency_contacts"
+    )
+    name = models.CharField(max_length=200)
+    relationship = models.CharField(max_length=60)
+    phone = models.CharField(max_length=20)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["patient", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CareTeamMember(models.Model):
+    """A staff member's care relationship with a patient; it puts the patient on their caseload."""
+
+    class Role(models.TextChoices):
+        PRIMARY_CLINICIAN = "primary_clinician", "Primary clinician"
+        THERAPIST = "therapist", "Therapist"
+        CASE_MANAGER = "case_manager", "Case manager"
+        PRESCRIBER = "prescriber", "Prescriber"
+        PEER_SUPPORT = "peer_support", "Peer support"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="care_team")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="care_assignments"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    started_on = models.DateField(default=timezone.localdate)
+    ended_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["patient", "role"]
+        indexes = [models.Index(fields=["user", "ended_on"], name="careteam_user_active")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "user", "role"],
+                condition=models.Q(ended_on__isnull=True),
+                name="careteam_unique_active",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()}"
+
+
+class BreakGlassGrant(models.Model):
+    """Time-limited emergency access to a chart outside the user's scope, with a typed reason."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="break_glass_grants"
+    )
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="break_glass_grants"
+    )
+    reason = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "expires_at"], name="breakglass_user_exp"),
+            models.Index(fields=["reviewed_at", "created_at"], name="breakglass_review"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Break-the-glass {self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.expires_at > timezone.now()
