@@ -5,6 +5,7 @@ See docs/operations.md for the list of variables.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -16,7 +17,8 @@ from config.env import env_bool, env_int, env_list, env_str
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
-TESTING = env_bool("OPENIOP_TESTING", False)
+# pytest sets PYTEST_VERSION, so a test run never needs production secrets.
+TESTING = env_bool("OPENIOP_TESTING", False) or "PYTEST_VERSION" in os.environ
 
 _secret = env_str("SECRET_KEY")
 if not _secret:

@@ -49,6 +49,7 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     """The audit trail, read-only, for auditors and administrators."""
 
     serializer_class = AuditEventSerializer
+    queryset = AuditEvent.objects.none()  # for the schema; get_queryset scopes every request
 
     def get_queryset(self) -> QuerySet[AuditEvent]:
         user: User = self.request.user  # type: ignore[assignment]
@@ -56,7 +57,7 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
             raise PermissionDenied("Only auditors and administrators read the audit trail.")
         form = AuditFilterForm(self.request.query_params or None, user=user)
         if form.is_bound and not form.is_valid():
-            raise ValidationError({f: list(errs) for f, errs in form.errors.items()})
+            raise ValidationError({f: [str(e) for e in errs] for f, errs in form.errors.items()})
         filters = form.to_filter() if form.is_bound else None
         from openiop.audit.selectors import AuditFilter
 

@@ -120,8 +120,8 @@ def chart_access(user: User, patient_id: int, *, section: str, action: str = "vi
             record(
                 actor=user,
                 action=AuditEvent.Action.DENIED,
-                object_type="patients.patient",
-                detail={"patient_id": patient_id, "section": section},
+                section=section,
+                detail={"patient_id": patient_id},
             )
             raise Http404("No patient here.")
         patient = grant.patient
