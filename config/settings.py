@@ -188,7 +188,7 @@ SESSION_COOKIE_SAMESITE = "Lax"
 
 # --- Security headers ---------------------------------------------------------------------
 # HTTPS is assumed outside DEBUG; a local demo over plain http turns it off explicitly.
-HTTPS = env_bool("OPENIOP_HTTPS", not DEBUG)
+HTTPS = env_bool("OPENIOP_HTTPS", not (DEBUG or TESTING))
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS and env_bool("OPENIOP_SSL_REDIRECT", True)
