@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Organization and staff"
 
     def ready(self) -> None:
-        from openiop.accounts import signals  # noqa: F401
+        from openiop.accounts import permissions, signals  # noqa: F401

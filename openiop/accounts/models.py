@@ -6,6 +6,7 @@ import zoneinfo
 from datetime import time
 from decimal import Decimal
 
+import rules
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -13,16 +14,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from openiop.accounts import rules as program_rules
-from openiop.accounts.roles import (
-    AUDIT_ROLES,
-    BREAK_GLASS_REVIEW_ROLES,
-    BREAK_GLASS_ROLES,
-    CASELOAD_ROLES,
-    CLINICAL_ROLES,
-    FACILITY_WIDE_ROLES,
-    REGISTRATION_ROLES,
-    Role,
-)
+from openiop.accounts.roles import CASELOAD_ROLES, FACILITY_WIDE_ROLES, Role
 
 
 def validate_time_zone(value: str) -> None:
@@ -259,7 +251,7 @@ class User(AbstractUser):
     def role_label(self) -> str:
         return Role(self.role).label if self.role in Role.values else self.role
 
-    # Role families (see roles.py); kept as properties so templates can ask too.
+    # Role families (see roles.py and permissions.py); properties so templates can ask too.
     @property
     def sees_whole_facility(self) -> bool:
         return self.role in FACILITY_WIDE_ROLES
@@ -268,25 +260,41 @@ class User(AbstractUser):
     def sees_caseload_only(self) -> bool:
         return self.role in CASELOAD_ROLES
 
+    def can(self, permission: str) -> bool:
+        """A `rules` permission, ignoring the superuser flag (see accounts/permissions.py)."""
+        return bool(rules.has_perm(permission, self))
+
+    @property
+    def may_open_charts(self) -> bool:
+        return self.can("patients.view_patient")
+
     @property
     def is_clinical(self) -> bool:
-        return self.role in CLINICAL_ROLES
+        return self.can("patients.view_sensitive")
 
     @property
     def may_register_patients(self) -> bool:
-        return self.role in REGISTRATION_ROLES
+        return self.can("patients.add_patient")
 
     @property
     def may_break_glass(self) -> bool:
-        return self.role in BREAK_GLASS_ROLES
+        return self.can("patients.break_glass")
 
     @property
     def reads_audit_trail(self) -> bool:
-        return self.role in AUDIT_ROLES
+        return self.can("audit.view_auditevent")
 
     @property
     def reviews_break_glass(self) -> bool:
-        return self.role in BREAK_GLASS_REVIEW_ROLES
+        return self.can("patients.review_break_glass")
+
+    @property
+    def may_assign_care_team(self) -> bool:
+        return self.can("patients.assign_care_team")
+
+    @property
+    def may_delete_patients(self) -> bool:
+        return self.can("patients.delete_patient")
 
 
 class Credential(models.Model):

@@ -20,7 +20,7 @@ def home(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     facility = request.facility  # type: ignore[attr-defined]
     context: dict[str, object] = {"facility": facility}
-    if user.reads_audit_trail and user.role == "auditor":
+    if user.reads_audit_trail and not user.may_open_charts:
         return redirect("audit:log")
     if facility is not None:
         context["census"] = patient_selectors.facility_census(user, facility)

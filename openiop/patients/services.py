@@ -301,7 +301,7 @@ def set_emergency_contacts(
 @transaction.atomic
 def delete_patient(*, actor: User, patient: Patient, reason: str) -> None:
     """Remove a record registered by mistake (administrators only); the audit trail keeps it."""
-    if actor.role != "administrator":
+    if not actor.may_delete_patients:
         raise PermissionDenied("Only an administrator can delete a patient record.")
     if len(reason.strip()) < 10:
         raise ValidationError(
@@ -327,10 +327,7 @@ def delete_patient(*, actor: User, patient: Patient, reason: str) -> None:
 def assign_care_team_member(
     *, actor: User, patient: Patient, member: User, role: str
 ) -> CareTeamMember:
-    if not (actor.sees_whole_facility and actor.is_clinical) and actor.role not in (
-        "administrator",
-        "admissions",
-    ):
+    if not actor.may_assign_care_team:
         raise PermissionDenied("Your role does not assign care teams.")
     if role not in CareTeamMember.Role.values:
         raise ValidationError({"role": "Choose a care-team role from the list."})
@@ -354,10 +351,7 @@ def assign_care_team_member(
 
 @transaction.atomic
 def end_care_team_member(*, actor: User, assignment: CareTeamMember) -> CareTeamMember:
-    if not (actor.sees_whole_facility and actor.is_clinical) and actor.role not in (
-        "administrator",
-        "admissions",
-    ):
+    if not actor.may_assign_care_team:
         raise PermissionDenied("Your role does not change care teams.")
     today = timezone.localdate(timezone=assignment.patient.facility.zone)
     assignment.ended_on = today

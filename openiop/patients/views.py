@@ -65,7 +65,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     a browser history or a server log.
     """
     user = _user(request)
-    if user.role == "auditor":
+    if not user.may_open_charts:
         raise PermissionDenied
     form = SearchForm(request.POST or None)
     query = form.cleaned_data.get("q", "") if form.is_valid() else ""
@@ -159,9 +159,7 @@ def patient_chart(request: HttpRequest, pk: int) -> HttpResponse:
     context = _chart_context(request, patient, access)
     context["contacts"] = list(patient.emergency_contacts.all())
     context["care_team"] = list(selectors.care_team(patient))
-    context["care_team_form"] = (
-        CareTeamForm(patient=patient) if _may_assign_care_team(user) else None
-    )
+    context["care_team_form"] = CareTeamForm(patient=patient) if user.may_assign_care_team else None
     return render(request, "patients/chart.html", context)
 
 
@@ -180,7 +178,7 @@ def patient_print(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def patient_delete(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    if user.role != "administrator":
+    if not user.may_delete_patients:
         raise PermissionDenied
     access = selectors.chart_access(user, pk, section="delete confirmation")
     form = DeletePatientForm(request.POST or None)
@@ -195,13 +193,6 @@ def patient_delete(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "The record was deleted. The audit trail keeps what it held.")
             return redirect("patients:list")
     return render(request, "patients/delete.html", {"patient": access.patient, "form": form})
-
-
-def _may_assign_care_team(user: User) -> bool:
-    return (user.sees_whole_facility and user.is_clinical) or user.role in (
-        "administrator",
-        "admissions",
-    )
 
 
 @login_required
