@@ -30,12 +30,13 @@ $(STAMP): requirements.lock pyproject.toml
 install: $(STAMP)
 
 demo: install
-	$(DEMO_ENV) $(PY) manage.py migrate --noinput
-	$(DEMO_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
-	$(DEMO_ENV) $(PY) manage.py load_demo
+	@echo "Setting up the demo database (SQLite, db.sqlite3)…"
+	@$(DEMO_ENV) $(PY) manage.py migrate --noinput --verbosity 0
+	@$(DEMO_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
+	@$(DEMO_ENV) $(PY) manage.py load_demo
 	@echo
-	@echo "OpenIOP is starting at http://$(HOST):$(PORT) — press Ctrl+C to stop."
-	$(DEMO_ENV) $(PY) manage.py runserver $(HOST):$(PORT) --noreload
+	@echo "OpenIOP is starting at http://$(HOST):$(PORT) — sign in with one of the accounts above. Ctrl+C stops it."
+	@$(DEMO_ENV) $(PY) manage.py runserver $(HOST):$(PORT) --noreload
 
 demo-reset:
 	rm -f db.sqlite3 db.sqlite3-wal db.sqlite3-shm

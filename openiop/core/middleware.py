@@ -50,5 +50,7 @@ class IdleTimeoutMiddleware:
                     response["HX-Redirect"] = login_url
                     return response
                 return redirect(login_url)
-            request.session[SESSION_KEY] = int(now)
+            # Saving the session costs a write; a 30-second resolution is plenty for 15 minutes.
+            if not isinstance(last, int | float) or now - last >= 30:
+                request.session[SESSION_KEY] = int(now)
         return self.get_response(request)
