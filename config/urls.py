@@ -1,8 +1,12 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from openiop.core import views as core_views
+
+# The admin signs in through allauth too: two-step sign-in and throttling apply.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 api_v1 = [
     path("schema/", SpectacularAPIView.as_view(api_version="1"), name="schema"),

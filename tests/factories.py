@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import cast
 
 import factory
+from django.utils import timezone
 
 from openiop.accounts.models import Facility, Organization, Program, User
 from openiop.accounts.roles import Role
 from openiop.patients import rules
-from openiop.patients.models import CareTeamMember, Patient, PatientSearchToken
+from openiop.patients.models import (
+    BreakGlassGrant,
+    CareTeamMember,
+    EmergencyContact,
+    Patient,
+    PatientSearchToken,
+)
 from openiop.patients.services import tokens_for
 
 PASSWORD = "correct-horse-battery-staple"
 
 
-class OrganizationFactory(factory.django.DjangoModelFactory):
+class OrganizationFactory(factory.django.DjangoModelFactory[Organization]):
     class Meta:
         model = Organization
         django_get_or_create = ("name",)
@@ -24,7 +32,7 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
     name = "Test Recovery Collective"
 
 
-class FacilityFactory(factory.django.DjangoModelFactory):
+class FacilityFactory(factory.django.DjangoModelFactory[Facility]):
     class Meta:
         model = Facility
 
@@ -34,7 +42,7 @@ class FacilityFactory(factory.django.DjangoModelFactory):
     time_zone = "America/Los_Angeles"
 
 
-class ProgramFactory(factory.django.DjangoModelFactory):
+class ProgramFactory(factory.django.DjangoModelFactory[Program]):
     class Meta:
         model = Program
 
@@ -48,7 +56,7 @@ class ProgramFactory(factory.django.DjangoModelFactory):
     max_hours_per_week = Decimal("19")
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -63,13 +71,14 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def facilities(self, create: bool, extracted: list[Facility] | None, **kwargs: object) -> None:
+        user = cast(User, self)  # post-generation hooks receive the object built
         if create and extracted:
-            self.facilities.set(extracted)
+            user.facilities.set(extracted)
         if create:
-            self.save()
+            user.save()
 
 
-class PatientFactory(factory.django.DjangoModelFactory):
+class PatientFactory(factory.django.DjangoModelFactory[Patient]):
     """A patient with search tokens, as services.create_patient would leave it."""
 
     class Meta:
@@ -90,16 +99,39 @@ class PatientFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def tokens(self, create: bool, extracted: object, **kwargs: object) -> None:
+        patient = cast(Patient, self)
         if create:
             PatientSearchToken.objects.bulk_create(
-                PatientSearchToken(patient=self, token=t) for t in tokens_for(self)
+                PatientSearchToken(patient=patient, token=t) for t in tokens_for(patient)
             )
 
 
-class CareTeamMemberFactory(factory.django.DjangoModelFactory):
+class CareTeamMemberFactory(factory.django.DjangoModelFactory[CareTeamMember]):
     class Meta:
         model = CareTeamMember
 
     patient = factory.SubFactory(PatientFactory)
     user = factory.SubFactory(UserFactory)
     role = CareTeamMember.Role.PRIMARY_CLINICIAN
+
+
+class EmergencyContactFactory(factory.django.DjangoModelFactory[EmergencyContact]):
+    class Meta:
+        model = EmergencyContact
+
+    patient = factory.SubFactory(PatientFactory)
+    name = factory.Sequence(lambda n: f"Contact {n} Example")
+    relationship = "sister"
+    phone = "951-555-0199"
+    order = 0
+
+
+class BreakGlassGrantFactory(factory.django.DjangoModelFactory[BreakGlassGrant]):
+    class Meta:
+        model = BreakGlassGrant
+
+    user = factory.SubFactory(UserFactory)
+    patient = factory.SubFactory(PatientFactory)
+    reason = "Crisis call while the primary counselor is away."
+    created_at = factory.LazyFunction(timezone.now)
+    expires_at = factory.LazyAttribute(lambda o: o.created_at + dt.timedelta(hours=1))

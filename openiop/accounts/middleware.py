@@ -34,11 +34,9 @@ class RequireMFAMiddleware:
             settings.OPENIOP_REQUIRE_MFA
             and user.is_authenticated
             and not request.path.startswith(_MFA_EXEMPT_PREFIXES)
-            and not request.session.get("mfa_enrolled")
+            and not user_has_mfa(user)  # each request: removing the authenticator counts at once
         ):
-            if user_has_mfa(user):
-                request.session["mfa_enrolled"] = True
-            elif request.path.startswith("/api/"):
+            if request.path.startswith("/api/"):
                 return JsonResponse(
                     {"detail": "Set up two-step sign-in (an authenticator app) first."},
                     status=403,

@@ -27,4 +27,14 @@ def _signed_out(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> 
 def _sign_in_failed(sender: Any, credentials: dict[str, Any], **kwargs: Any) -> None:
     # The typed address is kept (not the password) so an auditor can see guessing.
     attempted = str(credentials.get("email") or credentials.get("username") or "")[:254]
-    record(actor=None, action=AuditEvent.Action.SIGN_IN_FAILED, detail={"attempted": attempted})
+    # Attributed to the account when one has that address, so the auditors of that account's
+    # organization see it; attempts on unknown addresses are visible in the admin only.
+    from openiop.accounts.models import User
+
+    account = User.objects.filter(email__iexact=attempted).first() if attempted else None
+    record(
+        actor=None,
+        action=AuditEvent.Action.SIGN_IN_FAILED,
+        detail={"attempted": attempted},
+        target_account=account,
+    )

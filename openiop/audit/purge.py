@@ -32,13 +32,18 @@ def register_sqlite_function(sender: Any, connection: BaseDatabaseWrapper, **kwa
 def allow_audit_purge(connection: BaseDatabaseWrapper | None = None) -> Iterator[None]:
     conn = connection or default_connection
     _state.purging = True
+    local = conn.in_atomic_block  # SET LOCAL ends with the transaction, whatever happens
     try:
         if conn.vendor == "postgresql":
             with conn.cursor() as cursor:
-                cursor.execute("SET openiop.audit_purge = 'on'")
+                cursor.execute(f"SET {'LOCAL ' if local else ''}openiop.audit_purge = 'on'")
         yield
     finally:
         _state.purging = False
-        if conn.vendor == "postgresql" and conn.connection is not None:
-            with conn.cursor() as cursor:
-                cursor.execute("RESET openiop.audit_purge")
+        if conn.vendor == "postgresql" and not local and conn.connection is not None:
+            try:
+                with conn.cursor() as cursor:
+                    cursor.execute("RESET openiop.audit_purge")
+            except Exception:
+                conn.close()  # never hand a connection with purging on to the next request
+                raise

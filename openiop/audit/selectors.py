@@ -28,9 +28,7 @@ def audit_events(user: User, filters: AuditFilter) -> QuerySet[AuditEvent]:
     facility_ids = list(Facility.objects.filter(staff=user).values_list("pk", flat=True))
     colleagues = User.objects.filter(facilities__in=facility_ids).values("pk")
     qs = AuditEvent.objects.filter(
-        Q(facility_id__in=facility_ids)
-        | Q(facility_id__isnull=True, actor_id__in=colleagues)
-        | Q(facility_id__isnull=True, actor_id__isnull=True)  # failed sign-ins
+        Q(facility_id__in=facility_ids) | Q(facility_id__isnull=True, actor_id__in=colleagues)
     )
     if filters.actor_id:
         qs = qs.filter(actor_id=filters.actor_id)

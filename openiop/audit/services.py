@@ -58,14 +58,18 @@ def _event(
     changes: Mapping[str, Any] | None = None,
     detail: Mapping[str, Any] | None = None,
     reason: str = "",
+    target_account: Any = None,
 ) -> AuditEvent:
+    """One audit row. ``target_account`` names the account a failed sign-in was aimed at."""
     origin = current_origin()
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
     if facility_id is None and patient is not None:
         facility_id = getattr(patient, "facility_id", None)
+    if target_account is not None:
+        actor, authenticated = target_account, True
     return AuditEvent(
         actor=actor if authenticated else None,
-        actor_label=_label(actor),
+        actor_label=_label(actor) if not target_account else target_account.email,
         action=action,
         patient_id=getattr(patient, "pk", patient) if patient is not None else None,
         facility_id=facility_id,

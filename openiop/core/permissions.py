@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from rest_framework import permissions
 
 if TYPE_CHECKING:
@@ -17,4 +18,12 @@ class IsStaffUser(permissions.BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
-        return bool(user and user.is_authenticated and user.is_active)
+        if not (user and user.is_authenticated and user.is_active):
+            return False
+        # Tokens are checked here, not in RequireMFAMiddleware: DRF authenticates them later.
+        from openiop.accounts.middleware import user_has_mfa
+
+        if settings.OPENIOP_REQUIRE_MFA and not user_has_mfa(user):
+            self.message = "Set up two-step sign-in (an authenticator app) first."
+            return False
+        return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -60,6 +61,8 @@ class PatientSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
+        # MRN uniqueness (and assigning one when left out) is the service's job.
+        validators: list[object] = []
         extra_kwargs = {"mrn": {"required": False, "allow_blank": True, "validators": []}}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -76,7 +79,9 @@ class PatientSerializer(serializers.ModelSerializer):
             self.fields["facility"].read_only = True
 
     def get_age(self, patient: Patient) -> int:
-        return rules.age_on(patient.date_of_birth, timezone.localdate())
+        return rules.age_on(
+            patient.date_of_birth, timezone.localdate(timezone=patient.facility.zone)
+        )
 
     def validate_date_of_birth(self, value: dt.date) -> dt.date:
         problem = rules.birth_date_error(value, timezone.localdate())
@@ -188,9 +193,12 @@ class PatientViewSet(
         data.pop("facility", None)
         data.pop("confirm_not_duplicate", None)
         contacts = data.pop("emergency_contacts", None)
-        services.update_patient(actor=self._user(), patient=patient, data=data)
-        if contacts is not None:
-            services.set_emergency_contacts(actor=self._user(), patient=patient, contacts=contacts)
+        with transaction.atomic():  # all of it or nothing
+            services.update_patient(actor=self._user(), patient=patient, data=data)
+            if contacts is not None:
+                services.set_emergency_contacts(
+                    actor=self._user(), patient=patient, contacts=contacts
+                )
         fresh = Patient.objects.prefetch_related("emergency_contacts").get(pk=patient.pk)
         return Response(self.get_serializer(fresh).data)
 

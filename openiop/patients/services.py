@@ -113,10 +113,14 @@ def _clean(data: Mapping[str, Any], *, today: dt.date) -> dict[str, Any]:
 
 
 def _next_mrn(facility: Facility) -> str:
+    """The next free number; numbers typed by hand in the same form are skipped."""
     MrnSequence.objects.get_or_create(facility=facility)
-    MrnSequence.objects.filter(facility=facility).update(last_value=F("last_value") + 1)
-    value = MrnSequence.objects.get(facility=facility).last_value
-    return f"{facility.code}-{value}"
+    while True:
+        MrnSequence.objects.filter(facility=facility).update(last_value=F("last_value") + 1)
+        value = MrnSequence.objects.get(facility=facility).last_value
+        mrn = f"{facility.code}-{value}"
+        if not Patient.objects.filter(facility=facility, mrn=mrn).exists():
+            return mrn
 
 
 def _refresh_tokens(patient: Patient) -> None:
@@ -197,7 +201,16 @@ def create_patient(
     )
     if emergency_contacts:
         set_emergency_contacts(actor=actor, patient=patient, contacts=emergency_contacts)
+    if actor.sees_caseload_only:
+        # Otherwise the person who just registered the patient could not open the chart.
+        _add_to_care_team(actor=actor, patient=patient, member=actor, role=_caseload_role(actor))
     return patient
+
+
+def _caseload_role(user: User) -> str:
+    if user.role == "case_manager":
+        return CareTeamMember.Role.CASE_MANAGER
+    return CareTeamMember.Role.PRIMARY_CLINICIAN
 
 
 @transaction.atomic
@@ -337,6 +350,10 @@ def assign_care_team_member(
         patient=patient, user=member, role=role, ended_on__isnull=True
     ).exists():
         raise ValidationError({"user": "This person already has that role on the care team."})
+    return _add_to_care_team(actor=actor, patient=patient, member=member, role=role)
+
+
+def _add_to_care_team(*, actor: User, patient: Patient, member: User, role: str) -> CareTeamMember:
     assignment = CareTeamMember.objects.create(patient=patient, user=member, role=role)
     record(
         actor=actor,
@@ -370,7 +387,6 @@ def end_care_team_member(*, actor: User, assignment: CareTeamMember) -> CareTeam
 MIN_REASON_LENGTH = 20
 
 
-@transaction.atomic
 def break_the_glass(*, actor: User, facility: Facility, mrn: str, reason: str) -> BreakGlassGrant:
     """Open one out-of-scope chart for a limited time, with a typed reason, for later review."""
     if not actor.may_break_glass:
@@ -384,6 +400,7 @@ def break_the_glass(*, actor: User, facility: Facility, mrn: str, reason: str) -
         raise ValidationError({"facility": "Choose a facility of your organization."})
     patient = Patient.objects.filter(facility=facility, mrn=mrn.strip().upper()).first()
     if patient is None:
+        # Recorded (and kept: no enclosing transaction) so that MRN guessing shows up.
         record(
             actor=actor,
             action=AuditEvent.Action.BREAK_GLASS,
@@ -393,21 +410,22 @@ def break_the_glass(*, actor: User, facility: Facility, mrn: str, reason: str) -
         )
         raise ValidationError({"mrn": "No chart at that facility has this medical record number."})
     now = timezone.now()
-    grant = BreakGlassGrant.objects.create(
-        user=actor,
-        patient=patient,
-        reason=text,
-        created_at=now,
-        expires_at=now + dt.timedelta(minutes=settings.OPENIOP_BREAK_GLASS_MINUTES),
-    )
-    record(
-        actor=actor,
-        action=AuditEvent.Action.BREAK_GLASS,
-        patient=patient,
-        obj=grant,
-        reason=text,
-        detail={"expires_at": grant.expires_at.isoformat()},
-    )
+    with transaction.atomic():
+        grant = BreakGlassGrant.objects.create(
+            user=actor,
+            patient=patient,
+            reason=text,
+            created_at=now,
+            expires_at=now + dt.timedelta(minutes=settings.OPENIOP_BREAK_GLASS_MINUTES),
+        )
+        record(
+            actor=actor,
+            action=AuditEvent.Action.BREAK_GLASS,
+            patient=patient,
+            obj=grant,
+            reason=text,
+            detail={"expires_at": grant.expires_at.isoformat()},
+        )
     return grant
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -118,10 +119,10 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    access = selectors.chart_access(user, pk, section="demographics (edit)")
-    patient = access.patient
     if not user.may_register_patients:
         raise PermissionDenied
+    access = selectors.chart_access(user, pk, section="demographics (edit)")
+    patient = access.patient
     form = PatientForm(
         request.POST or None, instance=patient, show_sensitive=user.is_clinical, creating=False
     )
@@ -135,10 +136,11 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid() and contacts.is_valid():
         fresh = Patient.objects.select_related("facility").get(pk=patient.pk)
         try:
-            services.update_patient(actor=user, patient=fresh, data=form.patient_data())
-            services.set_emergency_contacts(
-                actor=user, patient=fresh, contacts=contacts_from(contacts)
-            )
+            with transaction.atomic():  # demographics and contacts save together or not at all
+                services.update_patient(actor=user, patient=fresh, data=form.patient_data())
+                services.set_emergency_contacts(
+                    actor=user, patient=fresh, contacts=contacts_from(contacts)
+                )
         except ValidationError as error:
             _apply_errors(form, error)
         else:

@@ -152,6 +152,8 @@ def generate_patients(
     from django.utils import timezone
 
     rng = random.Random(seed)
+    # Registration times come from their own generator so the batch size cannot change people.
+    clock = random.Random(f"{seed}-created")
     moment = now or timezone.now()
     sequence, _ = MrnSequence.objects.get_or_create(facility=facility)
     first_serial = sequence.last_value + 1
@@ -162,7 +164,7 @@ def generate_patients(
         nonlocal made
         with transaction.atomic():
             for draft in batch:
-                created = moment - dt.timedelta(minutes=rng.randint(0, 60 * 24 * 720))
+                created = moment - dt.timedelta(minutes=clock.randint(0, 60 * 24 * 720))
                 draft.patient.created_at = created
                 draft.patient.updated_at = created
             patients = Patient.objects.bulk_create([d.patient for d in batch])
