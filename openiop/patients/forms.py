@@ -54,6 +54,13 @@ class PatientForm(forms.ModelForm):
         for field in self.fields.values():
             if field.required:
                 field.widget.attrs["required"] = True
+            choices = getattr(field, "choices", None)
+            if choices and isinstance(field, forms.TypedChoiceField) and choices[0][0] == "":
+                # Plain words instead of Django's "---------".
+                field.choices = [
+                    ("", "Choose…" if field.required else "Not recorded"),
+                    *choices[1:],
+                ]
 
     def clean_date_of_birth(self) -> dt.date:
         value: dt.date = self.cleaned_data["date_of_birth"]
@@ -124,7 +131,9 @@ class SearchForm(forms.Form):
 
 
 class BreakGlassForm(forms.Form):
-    facility = forms.ModelChoiceField(queryset=Facility.objects.none())
+    facility = forms.ModelChoiceField(
+        queryset=Facility.objects.none(), empty_label="Choose a facility"
+    )
     mrn = forms.CharField(label="Medical record number", max_length=20)
     reason = forms.CharField(
         label="Why do you need this chart now?",
@@ -162,7 +171,9 @@ class DeletePatientForm(forms.Form):
 
 
 class CareTeamForm(forms.Form):
-    user = forms.ModelChoiceField(label="Staff member", queryset=User.objects.none())
+    user = forms.ModelChoiceField(
+        label="Staff member", queryset=User.objects.none(), empty_label="Choose a staff member"
+    )
     role = forms.ChoiceField(label="Role on the care team", choices=CareTeamMember.Role.choices)
 
     def __init__(self, *args: Any, patient: Patient, **kwargs: Any) -> None:

@@ -1,0 +1,210 @@
+"""Regenerate the README screenshots in docs/screenshots/ from a fresh demo database.
+
+    .venv/bin/python scripts/screenshots.py
+
+Starts from an empty SQLite file in /tmp, migrates it, loads the demo (fictional people only),
+serves it with ``runserver`` on 127.0.0.1:8765 and photographs the pages in Debian's Chromium
+(``apt-get install chromium``; Playwright's own browser downloads are not used). The server is
+stopped and the database removed at the end, whatever happens.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "screenshots"
+DATABASE = Path("/tmp/openiop-shots.sqlite3")  # noqa: S108 - a throwaway demo database
+ADDRESS = "127.0.0.1:8765"
+BASE = f"http://{ADDRESS}"
+PASSWORD = "openiop-demo-2026"  # noqa: S105 - the demo's published password
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+]
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+TABLET: ViewportSize = {"width": 820, "height": 1180}  # an iPad Air in portrait
+
+
+def demo_env() -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"PYTEST_VERSION", "OPENIOP_TESTING", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(
+        DATABASE_URL=f"sqlite:///{DATABASE}",
+        DEBUG="true",
+        OPENIOP_DEMO="true",
+        OPENIOP_REQUIRE_MFA="false",
+        OPENIOP_HTTPS="false",
+        LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+def remove_database() -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{DATABASE}{suffix}").unlink(missing_ok=True)
+
+
+def manage(*args: str) -> None:
+    print(f"manage.py {' '.join(args)}")
+    subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=demo_env(), check=True
+    )
+
+
+def healthy() -> bool:
+    try:
+        with urllib.request.urlopen(f"{BASE}/healthz", timeout=2) as response:  # noqa: S310
+            return bool(response.status == 200)
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+@contextmanager
+def server() -> Iterator[None]:
+    if healthy():
+        sys.exit(f"Something already answers at {BASE}; stop it first.")
+    process = subprocess.Popen(  # noqa: S603 - our own manage.py with fixed arguments
+        [sys.executable, "manage.py", "runserver", ADDRESS, "--noreload"],
+        cwd=ROOT,
+        env=demo_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not healthy():
+            if process.poll() is not None:
+                sys.exit(f"runserver stopped:\n{process.stderr.read() if process.stderr else ''}")
+            if time.monotonic() > deadline:
+                sys.exit(f"runserver did not answer at {BASE}/healthz within 30 seconds.")
+            time.sleep(0.2)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def shoot(page: Page, name: str) -> None:
+    page.mouse.move(0, 0)  # no hover highlight
+    page.evaluate("document.activeElement && document.activeElement.blur()")  # no focus ring
+    path = OUT / name
+    page.screenshot(path=str(path))
+    print(f"  {path.relative_to(ROOT)}")
+
+
+def signed_in_page(browser: Browser, email: str, viewport: ViewportSize = DESKTOP) -> Page:
+    context = browser.new_context(viewport=viewport, locale="en-US", device_scale_factor=1)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto(f"{BASE}/accounts/login/")
+    page.locator('input[name="login"]').fill(email)
+    page.locator('input[name="password"]').fill(PASSWORD)
+    page.locator('main form button[type="submit"]').click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    return page
+
+
+def photograph(browser: Browser) -> None:
+    # The sign-in page, before anyone signs in.
+    context = browser.new_context(viewport=DESKTOP, locale="en-US")
+    page = context.new_page()
+    page.goto(f"{BASE}/accounts/login/")
+    shoot(page, "signin.png")
+    context.close()
+
+    # The clinical director: search, a chart, the registration form, then home (which by then
+    # lists the charts just opened).
+    page = signed_in_page(browser, "director@example.org")
+    page.goto(f"{BASE}/patients/")
+    first_row = page.locator("#results tbody tr").first
+    last_name = first_row.locator("td a").first.inner_text().split(",")[0]
+    page.get_by_role("searchbox").press_sequentially(last_name[:4], delay=40)
+    expect(page.locator("#results-title")).to_contain_text("found")
+    shoot(page, "patients.png")
+
+    page.locator("#results tbody tr td a").first.click()
+    expect(page.locator(".chart-header")).to_be_visible()
+    chart_url = page.url
+    shoot(page, "chart.png")
+    for row in range(1, 3):  # a few more charts, so home shows "Charts you opened recently"
+        page.goto(f"{BASE}/patients/")
+        page.locator("#results tbody tr td a").nth(row).click()
+        expect(page.locator(".chart-header")).to_be_visible()
+
+    page.goto(f"{BASE}/patients/new/")
+    expect(page.get_by_role("heading", name="Register a patient")).to_be_visible()
+    shoot(page, "register.png")
+
+    page.goto(f"{BASE}/")
+    shoot(page, "home.png")
+    page.context.close()
+
+    # A clinician's home: their caseload.
+    page = signed_in_page(browser, "clinician@example.org")
+    page.goto(f"{BASE}/")  # again, without the "Successfully signed in" message
+    shoot(page, "caseload.png")
+    page.context.close()
+
+    # The chart on a tablet, portrait.
+    page = signed_in_page(browser, "director@example.org", TABLET)
+    page.goto(chart_url)
+    expect(page.locator(".chart-header")).to_be_visible()
+    shoot(page, "tablet-chart.png")
+    page.context.close()
+
+    # The auditor lands on the audit trail, which now holds all of the above.
+    page = signed_in_page(browser, "auditor@example.org")
+    page.goto(f"{BASE}/audit/")
+    expect(page.get_by_role("heading", name="Audit trail")).to_be_visible()
+    shoot(page, "audit.png")
+    page.context.close()
+
+
+def main() -> None:
+    if not CHROMIUM.exists():
+        sys.exit("Debian's chromium is not installed: apt-get install chromium")
+    OUT.mkdir(parents=True, exist_ok=True)
+    remove_database()
+    try:
+        manage("migrate", "--noinput", "--verbosity", "0")
+        manage("load_demo")
+        with server(), sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                headless=True, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+            )
+            try:
+                print(f"Screenshots of {BASE}:")
+                photograph(browser)
+            finally:
+                browser.close()
+    finally:
+        remove_database()
+
+
+if __name__ == "__main__":
+    main()
