@@ -44,6 +44,9 @@ def test_it_issues_a_token_that_works_and_revokes_it(
     assert refused.json() == {"detail": "Invalid token."}
     sections = AuditEvent.objects.filter(section="API token").values_list("action", flat=True)
     assert sorted(sections) == ["create", "delete"]
+    # The secret never lands in the audit trail (a token's primary key is the key itself).
+    for event in AuditEvent.objects.all():
+        assert key not in f"{event.object_id} {event.changes} {event.detail}"
 
 
 def test_it_replaces_the_old_token_when_a_new_one_is_made(
