@@ -118,6 +118,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     DATABASES["default"]["TEST"] = {"NAME": None}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Patient data of a clinic fits in memory on SSDs, where a random read costs about what a
+    # sequential one does. With PostgreSQL's default of 4, some ANALYZE samples make patient
+    # search walk most of the name index (250 ms instead of 5 ms at 100,000 patients; see
+    # benchmarks/README.md). Empty leaves the server's setting (e.g. behind PgBouncer, where
+    # ALTER DATABASE ... SET random_page_cost = 1.1 does the same).
+    _page_cost = env_str("OPENIOP_PG_RANDOM_PAGE_COST", "1.1")
+    if _page_cost:
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+            f"-c random_page_cost={float(_page_cost)}"
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (sign-in throttling counters live here) ----------------------------------------

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import QuerySet, prefetch_related_objects
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -221,6 +221,8 @@ class PatientViewSet(
         result = selectors.search_patients(
             self._user(), query=params.validated_data["query"], facility=facility
         )
+        # One query for all the contacts the serializer nests, not one per patient.
+        prefetch_related_objects(result.patients, "emergency_contacts")
         return Response(
             {
                 "results": self.get_serializer(result.patients, many=True).data,

@@ -80,7 +80,14 @@ def query_terms(query: str) -> list[str]:
         if digits.isdigit():
             terms.append(digits)
             continue
-        terms.extend(w for w in _WORD.findall(word) if w)
+        parts = _WORD.findall(word)
+        joined = "".join(parts)
+        if len(parts) > 1 and re.search(r"\d", joined) and re.search(r"[a-z]", joined):
+            # An MRN such as HTF-100042: its joined token ("htf100042"), not "htf", which
+            # starts the MRN token of every patient of the facility.
+            terms.append(joined[:40])
+            continue
+        terms.extend(w for w in parts if w)
     return terms[:6]
 
 

@@ -256,7 +256,7 @@ def populate(facility: Facility, clinician: User, count: int) -> list[Patient]:
     return made
 
 
-SEARCH_QUERIES = 5  # session, user, facilities, the patients, the audit record
+SEARCH_QUERIES = 6  # session, user, facilities, break-the-glass grants, the patients, the audit
 CHART_QUERIES = 8
 
 
@@ -299,3 +299,20 @@ def test_it_opens_a_chart_in_a_constant_number_of_queries(
         response = director.get(f"/patients/{target.pk}/")
     assert response.status_code == 200
     assert body(response).count("Extra ") == count
+
+
+@pytest.mark.parametrize("count", [3, 30])
+def test_the_api_searches_in_a_constant_number_of_queries(
+    count: int,
+    facility: Facility,
+    clinician: User,
+    django_assert_max_num_queries: Callable[[int], object],
+) -> None:
+    populate(facility, clinician, count)
+    client = api_signed_in(clinician)
+    client.get("/api/v1/patients/")  # the session is warm
+    # the search's queries, and one for the emergency contacts of all the patients found
+    with django_assert_max_num_queries(SEARCH_QUERIES + 1):  # type: ignore[attr-defined]
+        response = client.post("/api/v1/patients/search/", {"query": "rivera"}, format="json")
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == count
