@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from django.db import DatabaseError
 from django.db import connection as default_connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 
@@ -40,10 +41,25 @@ def allow_audit_purge(connection: BaseDatabaseWrapper | None = None) -> Iterator
         yield
     finally:
         _state.purging = False
-        if conn.vendor == "postgresql" and not local and conn.connection is not None:
-            try:
-                with conn.cursor() as cursor:
-                    cursor.execute("RESET openiop.audit_purge")
-            except Exception:
-                conn.close()  # never hand a connection with purging on to the next request
-                raise
+        if conn.vendor == "postgresql" and conn.connection is not None:
+            _switch_off(conn, local)
+
+
+def _switch_off(conn: BaseDatabaseWrapper, local: bool) -> None:
+    if local:
+        # The transaction may go on after the purge; SET LOCAL lasts until it ends, so turn
+        # it off now. In an aborted transaction this fails, and the rollback discards it.
+        if conn.needs_rollback:
+            return
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute("SET LOCAL openiop.audit_purge = 'off'")
+        except DatabaseError:
+            pass  # an aborted transaction: its rollback discards the setting
+        return
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("RESET openiop.audit_purge")
+    except Exception:
+        conn.close()  # never hand a connection with purging on to the next request
+        raise
