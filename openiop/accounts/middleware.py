@@ -17,9 +17,14 @@ _MFA_EXEMPT_PREFIXES = (
 
 
 def user_has_mfa(user: object) -> bool:
+    """Whether the user has an authenticator app; asked once per request (kept on the user)."""
     from allauth.mfa.models import Authenticator
 
-    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    cached = getattr(user, "_openiop_has_mfa", None)
+    if cached is None:
+        cached = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+        user._openiop_has_mfa = cached  # type: ignore[attr-defined]
+    return bool(cached)
 
 
 class RequireMFAMiddleware:

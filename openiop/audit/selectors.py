@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from openiop.accounts.models import Facility, User
+from openiop.accounts.models import User
+from openiop.accounts.selectors import facilities_for
 from openiop.audit.models import AuditEvent
 
 
@@ -25,7 +26,7 @@ def audit_events(user: User, filters: AuditFilter) -> QuerySet[AuditEvent]:
     """Events at the user's facilities (and sign-ins of their colleagues), newest first."""
     if not user.reads_audit_trail:
         return AuditEvent.objects.none()
-    facility_ids = list(Facility.objects.filter(staff=user).values_list("pk", flat=True))
+    facility_ids = list(facilities_for(user).values_list("pk", flat=True))
     colleagues = User.objects.filter(facilities__in=facility_ids).values("pk")
     qs = AuditEvent.objects.filter(
         Q(facility_id__in=facility_ids) | Q(facility_id__isnull=True, actor_id__in=colleagues)

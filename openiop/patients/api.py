@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from openiop.accounts.models import Facility, User
+from openiop.accounts.selectors import facilities_for
 from openiop.audit.models import AuditEvent
 from openiop.audit.services import record
 from openiop.patients import rules, selectors, services
@@ -71,7 +72,7 @@ class PatientSerializer(serializers.ModelSerializer):
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             # An unknown facility and one the caller does not work at get the same answer.
-            self.fields["facility"].queryset = Facility.objects.filter(staff=user, is_active=True)  # type: ignore[attr-defined]
+            self.fields["facility"].queryset = facilities_for(user)  # type: ignore[attr-defined]
             if not user.is_clinical:
                 for name in SENSITIVE_FIELDS:
                     self.fields.pop(name, None)

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from openiop.accounts.models import Facility, User
 from openiop.accounts.roles import CASELOAD_ROLES, FACILITY_WIDE_ROLES
+from openiop.accounts.selectors import facilities_for
 from openiop.audit.models import AuditEvent
 from openiop.audit.services import record
 from openiop.patients import rules
@@ -53,7 +54,7 @@ def _care_team(user: User) -> Q:
 
 
 def _own_facilities(user: User) -> Q:
-    return Q(facility__in=Facility.objects.filter(staff=user, is_active=True).values("pk"))
+    return Q(facility__in=facilities_for(user).values("pk"))
 
 
 def _granted_patient_ids(user: User) -> list[int]:
@@ -286,9 +287,7 @@ def break_glass_for_review(user: User) -> QuerySet[BreakGlassGrant]:
         .values("n")
     )
     return (
-        BreakGlassGrant.objects.filter(
-            patient__facility__in=Facility.objects.filter(staff=user).values("pk")
-        )
+        BreakGlassGrant.objects.filter(patient__facility__in=facilities_for(user).values("pk"))
         .select_related("user", "patient", "patient__facility", "reviewed_by")
         .annotate(pages_opened=Coalesce(Subquery(opened, output_field=IntegerField()), 0))
         .order_by(F("reviewed_at").asc(nulls_first=True), "-created_at")

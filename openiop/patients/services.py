@@ -13,6 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from openiop.accounts.models import Facility, User
+from openiop.accounts.selectors import facilities_for
 from openiop.audit.models import AuditEvent
 from openiop.audit.services import diff, record, snapshot
 from openiop.patients import rules
@@ -73,14 +74,10 @@ class PossibleDuplicate(ValidationError):
         )
 
 
-def _facility_ids(actor: User) -> set[int]:
-    return set(actor.facilities.filter(is_active=True).values_list("pk", flat=True))
-
-
 def _require_registration(actor: User, facility: Facility) -> None:
     if not actor.may_register_patients:
         raise PermissionDenied("Your role does not register or edit patients.")
-    if facility.pk not in _facility_ids(actor):
+    if not facilities_for(actor).filter(pk=facility.pk).exists():
         raise ValidationError({"facility": "Choose one of the facilities you work at."})
 
 

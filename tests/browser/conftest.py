@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connections
-from django.test.testcases import TransactionTestCase
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from openiop.accounts.models import User
-from openiop.audit.purge import allow_audit_purge
 from tests.factories import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -37,25 +33,8 @@ MISSING = "Debian's chromium is not installed: apt-get install chromium"
 
 # --- the live server's flush may empty the audit trail ---------------------------------------
 #
-# A live_server test is transactional: it ends with Django's ``flush`` of every table, and the
-# audit trail's triggers refuse DELETE and TRUNCATE outside a retention purge. The flush runs
-# as one. This is patched at import rather than in a fixture because pytest-django sets up
-# ``transactional_db`` (through its own autouse helper) before any fixture of ours, so it is
-# torn down after ours would already have been undone. (tests/conftest.py wraps the flush
-# command itself too; either is enough, and the two nest harmlessly.)
-
-
-_original_fixture_teardown = TransactionTestCase._fixture_teardown  # type: ignore[attr-defined]
-
-
-def _fixture_teardown_as_purge(self: TransactionTestCase) -> None:
-    with ExitStack() as stack:
-        for alias in self._databases_names(include_mirrors=False):  # type: ignore[attr-defined]
-            stack.enter_context(allow_audit_purge(connections[alias]))
-        _original_fixture_teardown(self)
-
-
-TransactionTestCase._fixture_teardown = _fixture_teardown_as_purge  # type: ignore[attr-defined]
+# Transactional (live_server) tests end with a flush; tests/conftest.py runs it as an
+# audit retention purge, since the audit triggers refuse DELETE and TRUNCATE otherwise.
 
 
 # --- Chromium -----------------------------------------------------------------------------------
