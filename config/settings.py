@@ -59,7 +59,12 @@ INSTALLED_APPS = [
     "openiop.core",
     "openiop.accounts",
     "openiop.audit",
+    "openiop.notifications",
     "openiop.patients",
+    "openiop.measures",
+    "openiop.intake",
+    "openiop.assessments",
+    "openiop.admissions",
     "openiop.synthetic",
 ]
 
@@ -97,6 +102,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "openiop.core.context_processors.openiop",
+                "openiop.notifications.context_processors.inbox",
             ],
         },
     }
@@ -193,6 +199,10 @@ OPENIOP_IDLE_TIMEOUT_MINUTES = env_int("OPENIOP_IDLE_TIMEOUT_MINUTES", 15, minim
 # How long a break-the-glass grant to an out-of-scope chart lasts.
 OPENIOP_BREAK_GLASS_MINUTES = env_int("OPENIOP_BREAK_GLASS_MINUTES", 60, minimum=5, maximum=1440)
 OPENIOP_DEMO = env_bool("OPENIOP_DEMO", False)
+# Where staff reach OpenIOP; used for links in e-mails (which never carry patient information).
+OPENIOP_BASE_URL = (env_str("OPENIOP_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
+# Trust the left-most X-Forwarded-For address (only behind a proxy that sets it).
+OPENIOP_TRUST_X_FORWARDED_FOR = env_bool("OPENIOP_TRUST_X_FORWARDED_FOR", False)
 
 SESSION_COOKIE_AGE = 12 * 60 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

@@ -14,6 +14,10 @@ api_v1 = [
     path("", include("openiop.accounts.api_urls")),
     path("", include("openiop.patients.api_urls")),
     path("", include("openiop.audit.api_urls")),
+    path("", include("openiop.measures.api_urls")),
+    path("", include("openiop.intake.api_urls")),
+    path("", include("openiop.assessments.api_urls")),
+    path("", include("openiop.admissions.api_urls")),
 ]
 
 urlpatterns = [
@@ -25,6 +29,11 @@ urlpatterns = [
     path("staff/", include("openiop.accounts.urls")),
     path("patients/", include("openiop.patients.urls")),
     path("audit/", include("openiop.audit.urls")),
+    path("messages/", include("openiop.notifications.urls")),
+    path("", include("openiop.intake.urls")),
+    path("measures/", include("openiop.measures.urls")),
+    path("assessments/", include("openiop.assessments.urls")),
+    path("admissions/", include("openiop.admissions.urls")),
     path("api/v1/", include((api_v1, "api"))),  # type: ignore[arg-type]
     path("admin/", admin.site.urls),
 ]

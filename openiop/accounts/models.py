@@ -296,6 +296,10 @@ class User(AbstractUser):
     def may_delete_patients(self) -> bool:
         return self.can("patients.delete_patient")
 
+    @property
+    def works_inquiries(self) -> bool:
+        return self.can("intake.view_inquiry")
+
 
 class Credential(models.Model):
     class Kind(models.TextChoices):

@@ -34,6 +34,8 @@ class AuditEvent(models.Model):
         SEARCH = "search", "Searched"
         PRINT = "print", "Printed"
         EXPORT = "export", "Exported"
+        SIGN = "sign", "Signed"
+        DISCLOSE = "disclose", "Disclosed"
         BREAK_GLASS = "break_glass", "Broke the glass"
         SIGN_IN = "sign_in", "Signed in"
         SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"

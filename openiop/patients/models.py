@@ -249,3 +249,54 @@ class BreakGlassGrant(models.Model):
     @property
     def is_active(self) -> bool:
         return self.expires_at > timezone.now()
+
+
+class ClinicalAlert(models.Model):
+    """A flag on the chart that stays in the header until someone acknowledges it.
+
+    Raised by the capabilities above (a PHQ-9 item 9, a C-SSRS screener, later an unexpected
+    drug-test result); acknowledging records who, when and the action taken.
+    """
+
+    class Kind(models.TextChoices):
+        SUICIDE_RISK = "suicide_risk", "Suicide risk"
+        IMMINENT_RISK = "imminent_risk", "Imminent risk"
+        WITHDRAWAL_RISK = "withdrawal_risk", "Withdrawal risk"
+        UNEXPECTED_RESULT = "unexpected_result", "Unexpected drug-test result"
+        ATTENDANCE = "attendance", "Attendance"
+        OTHER = "other", "Other"
+
+    class Severity(models.TextChoices):
+        URGENT = "urgent", "Urgent"
+        WARNING = "warning", "Needs attention"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.URGENT)
+    message = models.CharField(max_length=300)
+    next_step = models.CharField(max_length=300, blank=True)
+    # What raised it, e.g. "measures.administration" and its id (no FK: any capability may raise).
+    source_type = models.CharField(max_length=60, blank=True)
+    source_id = models.CharField(max_length=40, blank=True)
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    raised_at = models.DateTimeField(default=timezone.now)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    action_taken = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        indexes = [
+            models.Index(fields=["patient", "acknowledged_at"], name="alert_patient_open"),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+    @property
+    def is_open(self) -> bool:
+        return self.acknowledged_at is None

@@ -14,4 +14,10 @@ urlpatterns = [
     path("<int:pk>/delete/", views.patient_delete, name="delete"),
     path("<int:pk>/care-team/", views.care_team_add, name="care_team_add"),
     path("<int:pk>/care-team/<int:assignment_pk>/end/", views.care_team_end, name="care_team_end"),
+    path(
+        "<int:pk>/alerts/<int:alert_pk>/acknowledge/",
+        views.acknowledge_alert,
+        name="acknowledge_alert",
+    ),
+    path("<int:pk>/support/", views.support_placeholder, name="support"),
 ]

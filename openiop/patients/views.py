@@ -15,7 +15,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from openiop.accounts.models import User
 from openiop.audit.models import AuditEvent
-from openiop.patients import rules, selectors, services
+from openiop.patients import alerts, selectors, services
+from openiop.patients.chart import chart_context
 from openiop.patients.forms import (
     BreakGlassForm,
     CareTeamForm,
@@ -44,17 +45,9 @@ def _apply_errors(form: Any, error: ValidationError) -> None:
 
 
 def _chart_context(
-    request: HttpRequest, patient: Patient, access: selectors.ChartAccess
+    request: HttpRequest, patient: Patient, access: selectors.ChartAccess, tab: str = "summary"
 ) -> dict[str, Any]:
-    user = _user(request)
-    today = timezone.localdate(timezone=patient.facility.zone)
-    return {
-        "patient": patient,
-        "access": access,
-        "age": rules.age_on(patient.date_of_birth, today),
-        "show_sensitive": user.is_clinical,
-        "may_edit": user.may_register_patients,
-    }
+    return chart_context(_user(request), access, tab=tab)
 
 
 @login_required
@@ -287,3 +280,38 @@ def break_glass_review(request: HttpRequest) -> HttpResponse:
         "patients/break_glass_review.html",
         {"grants": grants[:200], "form": ReviewForm(), "now": timezone.now()},
     )
+
+
+@login_required
+@require_POST
+def acknowledge_alert(request: HttpRequest, pk: int, alert_pk: int) -> HttpResponse:
+    user = _user(request)
+    access = selectors.chart_access(user, pk, section="clinical alert", action="update")
+    alert = get_object_or_404(alerts.open_alerts(access.patient), pk=alert_pk)
+    try:
+        alerts.acknowledge_alert(
+            actor=user, alert=alert, action_taken=request.POST.get("action_taken", "")
+        )
+    except PermissionDenied:
+        raise
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Alert acknowledged. The action taken is in the chart.")
+    back = request.POST.get("next", "")
+    if back.startswith("/") and not back.startswith("//"):
+        return redirect(back)
+    return redirect("patients:chart", pk=access.patient.pk)
+
+
+def chart_tab_placeholder(request: HttpRequest, pk: int, *, tab: str, title: str) -> HttpResponse:
+    """Temporary page for a chart tab whose capability is being built."""
+    access = selectors.chart_access(_user(request), pk, section=title.lower())
+    context = chart_context(_user(request), access, tab=tab)
+    context["tab_title"] = title
+    return render(request, "patients/tab_placeholder.html", context)
+
+
+@login_required
+def support_placeholder(request: HttpRequest, pk: int) -> HttpResponse:
+    return chart_tab_placeholder(request, pk, tab="support", title="Support system")
