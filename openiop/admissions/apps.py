@@ -5,3 +5,6 @@ class AdmissionsConfig(AppConfig):
     name = "openiop.admissions"
     label = "admissions"
     verbose_name = "Admissions and episodes of care"
+
+    def ready(self) -> None:
+        from openiop.admissions import home, permissions, selectors  # noqa: F401  (registers)

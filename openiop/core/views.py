@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from openiop.accounts.models import User
+from openiop.core.home import panels_for
 from openiop.patients import selectors as patient_selectors
 
 
@@ -27,6 +28,7 @@ def home(request: HttpRequest) -> HttpResponse:
         if user.sees_caseload_only or user.is_clinical:
             context["caseload"] = list(patient_selectors.my_caseload(user, facility)[:25])
         context["recent"] = patient_selectors.recently_opened(user)
+        context["panels"] = panels_for(user, facility)
     if user.reviews_break_glass:
         context["break_glass_unreviewed"] = (
             patient_selectors.break_glass_for_review(user).filter(reviewed_at__isnull=True).count()

@@ -106,3 +106,19 @@ def acknowledge_alert(*, actor: User, alert: ClinicalAlert, action_taken: str) -
 
 def open_alerts(patient: Patient) -> QuerySet[ClinicalAlert]:
     return ClinicalAlert.objects.filter(patient=patient, acknowledged_at__isnull=True)
+
+
+def open_alerts_for(user: User, *, limit: int = 20) -> list[ClinicalAlert]:
+    """Unacknowledged alerts on patients the user may see (clinical team only)."""
+    from openiop.patients.selectors import visible_patients
+
+    if not user.is_clinical:
+        return []
+    return list(
+        ClinicalAlert.objects.filter(
+            acknowledged_at__isnull=True,
+            patient__in=visible_patients(user, include_break_glass=False).values("pk"),
+        )
+        .select_related("patient")
+        .order_by("severity", "-raised_at")[:limit]
+    )
