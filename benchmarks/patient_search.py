@@ -868,7 +868,7 @@ def api_prefetch() -> str:
         result = selectors.search_patients(
             self._user(), query=params.validated_data["query"], facility=facility
         )
-        prefetch_related_objects(result.patients, "emergency_contacts")  # the fix
+        prefetch_related_objects(result.patients, "support_contacts")  # the fix
         return Response(
             {
                 "results": self.get_serializer(result.patients, many=True).data,
@@ -880,7 +880,7 @@ def api_prefetch() -> str:
     original = api.PatientViewSet.search
     search.__dict__.update(original.__dict__)  # keep @action's mapping/url attributes
     setattr(api.PatientViewSet, "search", search)  # noqa: B010 - a monkeypatch, on purpose
-    return "PatientViewSet.search prefetches emergency_contacts for the serializer"
+    return "PatientViewSet.search prefetches support_contacts for the serializer"
 
 
 @experiment

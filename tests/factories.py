@@ -15,9 +15,9 @@ from openiop.patients import rules
 from openiop.patients.models import (
     BreakGlassGrant,
     CareTeamMember,
-    EmergencyContact,
     Patient,
     PatientSearchToken,
+    SupportContact,
 )
 from openiop.patients.services import tokens_for
 
@@ -115,15 +115,23 @@ class CareTeamMemberFactory(factory.django.DjangoModelFactory[CareTeamMember]):
     role = CareTeamMember.Role.PRIMARY_CLINICIAN
 
 
-class EmergencyContactFactory(factory.django.DjangoModelFactory[EmergencyContact]):
+class SupportContactFactory(factory.django.DjangoModelFactory[SupportContact]):
+    """A support contact as the registration form leaves it: an emergency contact."""
+
     class Meta:
-        model = EmergencyContact
+        model = SupportContact
 
     patient = factory.SubFactory(PatientFactory)
     name = factory.Sequence(lambda n: f"Contact {n} Example")
+    relationship_kind = SupportContact.Kind.SIBLING
     relationship = "sister"
     phone = "951-555-0199"
+    is_emergency_contact = True
     order = 0
+
+
+# The name the registration tests know it by.
+EmergencyContactFactory = SupportContactFactory
 
 
 class BreakGlassGrantFactory(factory.django.DjangoModelFactory[BreakGlassGrant]):

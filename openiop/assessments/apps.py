@@ -5,3 +5,6 @@ class AssessmentsConfig(AppConfig):
     name = "openiop.assessments"
     label = "assessments"
     verbose_name = "Assessments"
+
+    def ready(self) -> None:
+        from openiop.assessments import permissions  # noqa: F401  (registers the rules)

@@ -6,4 +6,6 @@ class PatientsConfig(AppConfig):
     label = "patients"
 
     def ready(self) -> None:
-        from openiop.patients import home  # noqa: F401  (registers the home panel)
+        # Registers the home panel, the support/consent permissions, the chart header's consent
+        # status and the demographics section of released documents.
+        from openiop.patients import consents, disclosure, home, permissions  # noqa: F401

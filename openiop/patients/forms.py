@@ -7,8 +7,8 @@ from django import forms
 from django.utils import timezone
 
 from openiop.accounts.models import Facility, User
-from openiop.patients import rules
-from openiop.patients.models import CareTeamMember, Patient
+from openiop.patients import consent_rules, rules
+from openiop.patients.models import CareTeamMember, Consent, Disclosure, Patient, SupportContact
 from openiop.patients.services import MIN_REASON_LENGTH, PATIENT_FIELDS
 
 
@@ -181,3 +181,214 @@ class CareTeamForm(forms.Form):
         self.fields["user"].queryset = User.objects.filter(  # type: ignore[attr-defined]
             is_active=True, facilities=patient.facility_id
         ).order_by("last_name", "first_name")
+
+
+# --- support system, consents and releases -----------------------------------------------------
+
+
+def _category_choices(only: frozenset[str] | None = None) -> list[tuple[str, str]]:
+    return [
+        (code, label[:1].upper() + label[1:])
+        for code, label in consent_rules.CATEGORIES.items()
+        if only is None or code in only
+    ]
+
+
+class SupportContactForm(forms.ModelForm):
+    class Meta:
+        model = SupportContact
+        fields = [
+            "name",
+            "relationship_kind",
+            "relationship",
+            "phone",
+            "email",
+            "address",
+            "in_recovery",
+            "is_emergency_contact",
+            "family_program_participant",
+            "is_sponsor",
+            "notes",
+        ]
+        widgets = {
+            "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
+        help_texts = {
+            "relationship": "Optional, e.g. 'aunt who raised me', 'AA sponsor since 2019'.",
+            "phone": "Needed for an emergency contact. 10 digits, e.g. 555-010-0123.",
+            "in_recovery": "Whether they are in recovery themselves, if the patient says.",
+            "notes": "Only what the team needs, e.g. best time to call.",
+        }
+
+
+class ConsentForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="Kind of consent", choices=Consent.Kind.choices, widget=forms.RadioSelect
+    )
+    categories = forms.MultipleChoiceField(
+        label="Information the patient agrees to share",
+        choices=_category_choices(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    information_description = forms.CharField(
+        label="Description of the information (optional)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Be specific, e.g. 'attendance and drug-test results since admission'. "
+        "Left empty, the information chosen above is used.",
+    )
+    support_contact = forms.ModelChoiceField(
+        label="Recipient from the support system",
+        queryset=SupportContact.objects.none(),
+        required=False,
+        empty_label="Not in the support system",
+        help_text="For a named-recipient consent only.",
+    )
+    recipient_name = forms.CharField(
+        label="Recipient's name",
+        max_length=200,
+        required=False,
+        help_text="A named-recipient consent only. The person or organization receiving it.",
+    )
+    recipient_organization = forms.CharField(
+        label="Recipient's organization", max_length=200, required=False
+    )
+    purpose = forms.CharField(
+        label="Purpose", widget=forms.Textarea(attrs={"rows": 2}), max_length=1000
+    )
+    expiry_kind = forms.ChoiceField(
+        label="The consent ends", choices=Consent.Expiry.choices, widget=forms.RadioSelect
+    )
+    expires_on = forms.DateField(
+        label="End date", required=False, widget=DateInput(format="%Y-%m-%d")
+    )
+    disclosing_party = forms.CharField(label="Who may disclose", max_length=200)
+
+    def __init__(self, *args: Any, patient: Patient, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial", {"disclosing_party": patient.facility.name, "kind": Consent.Kind.NAMED}
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["support_contact"].queryset = patient.support_contacts.filter(  # type: ignore[attr-defined]
+            active=True
+        )
+
+
+class SignConsentForm(forms.Form):
+    signer = forms.ChoiceField(
+        label="Who signs", choices=Consent.Signer.choices, widget=forms.RadioSelect
+    )
+    representative_name = forms.CharField(
+        label="Representative's full name", max_length=200, required=False
+    )
+    representative_authority = forms.CharField(
+        label="Representative's authority",
+        max_length=100,
+        required=False,
+        help_text="e.g. parent of a minor, legal guardian, health care power of attorney.",
+    )
+    typed_signature = forms.CharField(
+        label="Signer types their full name",
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    attested = forms.BooleanField(
+        label="I, the signer, have read this consent (or had it read to me) and my typed name "
+        "is my electronic signature.",
+        required=False,
+    )
+
+
+class RevokeConsentForm(forms.Form):
+    method = forms.ChoiceField(
+        label="How the revocation was received",
+        choices=Consent.RevocationMethod.choices,
+        widget=forms.RadioSelect,
+    )
+    revoked_on = forms.DateField(
+        label="Date received", widget=DateInput(format="%Y-%m-%d"), required=False
+    )
+    note = forms.CharField(
+        label="What the patient said or wrote",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text="Required for a verbal revocation: their words and who heard them.",
+    )
+
+
+class ReleaseForm(forms.Form):
+    """Release records to an outside party: whom, what, why, how — checked against consents."""
+
+    recipient = forms.ChoiceField(
+        label="Recipient",
+        required=False,
+        help_text="Choose a recipient an active consent names, or type one below.",
+    )
+    recipient_name = forms.CharField(
+        label="Recipient's name (when typed)",
+        max_length=200,
+        required=False,
+        help_text="For a treating provider or payer under the TPO consent, name them here.",
+    )
+    recipient_organization = forms.CharField(
+        label="Recipient's organization", max_length=200, required=False
+    )
+    categories = forms.MultipleChoiceField(
+        label="Information to release", widget=forms.CheckboxSelectMultiple
+    )
+    purpose = forms.CharField(label="Purpose", widget=forms.Textarea(attrs={"rows": 2}))
+    method = forms.ChoiceField(
+        label="How it is released", choices=Disclosure.Method.choices, initial="pdf"
+    )
+    emergency = forms.BooleanField(
+        label="Medical emergency (§2.51): release to medical personnel without consent",
+        required=False,
+    )
+    exception_note = forms.CharField(
+        label="Emergency: who received it and why",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text="Name, facility and the emergency. It goes in the accounting of disclosures.",
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        consents: list[Consent],
+        only: frozenset[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.consents = {c.pk: c for c in consents}
+        choices: list[tuple[str, str]] = [("", "Type the recipient below")]
+        if any(c.kind == Consent.Kind.TPO for c in consents):
+            choices += [
+                (f"tpo:{code}", f"TPO consent: {label}")
+                for code, label in consent_rules.TPO_CLASSES.items()
+            ]
+        choices += [
+            (f"consent:{c.pk}", f"{c.recipient_label} — {c.reference}")
+            for c in consents
+            if c.kind == Consent.Kind.NAMED
+        ]
+        self.fields["recipient"].choices = choices  # type: ignore[attr-defined]
+        self.fields["categories"].choices = _category_choices(only)  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        choice = data.get("recipient") or ""
+        data["consent"], data["tpo_class"] = None, ""
+        if choice.startswith("consent:"):
+            consent = self.consents.get(int(choice.split(":", 1)[1]))
+            if consent is None:
+                self.add_error("recipient", "Choose a recipient from the list.")
+                return data
+            data["consent"] = consent
+            data["recipient_name"] = consent.recipient_name
+            data["recipient_organization"] = consent.recipient_organization
+        elif choice.startswith("tpo:"):
+            data["tpo_class"] = choice.split(":", 1)[1]
+        if not data.get("recipient_name") and not data.get("consent"):
+            self.add_error("recipient_name", "Say who receives the records.")
+        return data

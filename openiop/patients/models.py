@@ -1,6 +1,9 @@
-"""The person in treatment: identity, contact, emergency contacts, care team, access grants."""
+"""The person in treatment: identity, contact, support system, care team, access grants,
+42 CFR Part 2 consents and the disclosures made under them."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from django.conf import settings
 from django.db import models
@@ -8,6 +11,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from openiop.accounts.models import Facility
+from openiop.patients import consent_rules
 
 
 class Patient(models.Model):
@@ -123,6 +127,14 @@ class Patient(models.Model):
         return " ".join(p for p in (self.first_name, self.middle_name, self.last_name) if p)
 
     @property
+    def emergency_contacts(self) -> list[SupportContact]:
+        """Active support contacts marked as emergency contacts, in the registration's order.
+
+        Filtered in Python so that ``prefetch_related("support_contacts")`` serves a whole list.
+        """
+        return [c for c in self.support_contacts.all() if c.is_emergency_contact and c.active]
+
+    @property
     def gender_identity_label(self) -> str:
         if self.gender_identity == self.GenderIdentity.OTHER and self.gender_identity_other:
             return self.gender_identity_other
@@ -163,13 +175,50 @@ class MrnSequence(models.Model):
         return f"{self.facility_id}: {self.last_value}"
 
 
-class EmergencyContact(models.Model):
-    patient = models.ForeignKey(
-        Patient, on_delete=models.CASCADE, related_name="emergency_contacts"
-    )
+class SupportContact(models.Model):
+    """Someone in the patient's support system: family, partner, friend, sponsor, employer…
+
+    The registration form's emergency contacts are support contacts with
+    ``is_emergency_contact`` set. Whether the program may talk to them depends on the
+    patient's 42 CFR Part 2 consents (openiop.patients.consents), never on this row alone.
+    """
+
+    class Kind(models.TextChoices):
+        PARENT = "parent", "Parent"
+        PARTNER = "partner", "Spouse or partner"
+        CHILD = "child", "Child"
+        SIBLING = "sibling", "Sibling"
+        OTHER_FAMILY = "other_family", "Other family"
+        FRIEND = "friend", "Friend"
+        SPONSOR = "sponsor", "Sponsor"
+        EMPLOYER = "employer", "Employer"
+        PROBATION = "probation", "Probation or parole officer"
+        OTHER = "other", "Other"
+
+    class InRecovery(models.TextChoices):
+        YES = "yes", "Yes"
+        NO = "no", "No"
+        UNKNOWN = "unknown", "Don't know"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="support_contacts")
     name = models.CharField(max_length=200)
-    relationship = models.CharField(max_length=60)
-    phone = models.CharField(max_length=20)
+    relationship_kind = models.CharField(
+        "relationship", max_length=12, choices=Kind.choices, default=Kind.OTHER
+    )
+    relationship = models.CharField("relationship (own words)", max_length=60, blank=True)
+    phone = models.CharField(max_length=20, blank=True)
+    email = models.EmailField("e-mail", blank=True)
+    address = models.CharField(max_length=300, blank=True)
+    in_recovery = models.CharField(
+        "in recovery themselves", max_length=7, choices=InRecovery.choices, default="unknown"
+    )
+    is_emergency_contact = models.BooleanField("emergency contact", default=False)
+    family_program_participant = models.BooleanField(
+        "takes part in the family program", default=False
+    )
+    is_sponsor = models.BooleanField("12-step sponsor", default=False)
+    notes = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
     order = models.PositiveSmallIntegerField(default=0)
 
     history = HistoricalRecords()
@@ -179,6 +228,20 @@ class EmergencyContact(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def relationship_label(self) -> str:
+        """The patient's own words when given ("my aunt Rosa"), else the kind."""
+        return self.relationship or self.get_relationship_kind_display()
+
+    @property
+    def roles(self) -> list[str]:
+        named = [
+            (self.is_emergency_contact, "Emergency contact"),
+            (self.family_program_participant, "Family program"),
+            (self.is_sponsor, "Sponsor"),
+        ]
+        return [label for on, label in named if on]
 
 
 class CareTeamMember(models.Model):
@@ -300,3 +363,170 @@ class ClinicalAlert(models.Model):
     @property
     def is_open(self) -> bool:
         return self.acknowledged_at is None
+
+
+class Consent(models.Model):
+    """A 42 CFR Part 2 consent to disclose (§2.31). Signed consents never change: a change
+    is a new consent. Its status (draft, active, expired, revoked) is computed by
+    consent_rules.consent_status, never stored."""
+
+    class Kind(models.TextChoices):
+        TPO = consent_rules.KIND_TPO, "Treatment, payment and operations (single consent)"
+        NAMED = consent_rules.KIND_NAMED, "A named person or organization"
+
+    class Expiry(models.TextChoices):
+        DATE = consent_rules.EXPIRY_DATE, "On a date"
+        END_OF_TREATMENT = consent_rules.EXPIRY_END_OF_TREATMENT, "At the end of treatment"
+        NONE = consent_rules.EXPIRY_NONE, "No end (TPO consents only)"
+
+    class Signer(models.TextChoices):
+        PATIENT = "patient", "The patient"
+        REPRESENTATIVE = "representative", "A guardian or legal representative"
+
+    class RevocationMethod(models.TextChoices):
+        WRITING = "writing", "In writing"
+        VERBAL = "verbal", "Verbally (documented here)"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="consents")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    disclosing_party = models.CharField("who may disclose", max_length=200)
+    information_description = models.TextField("information to be disclosed")
+    categories = models.JSONField(default=list, help_text="Codes from consent_rules.CATEGORIES.")
+    recipients_description = models.TextField("recipients")
+    recipient_name = models.CharField(max_length=200, blank=True)
+    recipient_organization = models.CharField(max_length=200, blank=True)
+    support_contact = models.ForeignKey(
+        SupportContact,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="consents",
+        help_text="When the recipient is someone in the patient's support system.",
+    )
+    purpose = models.TextField("purpose of the disclosure")
+    revocation_statement = models.TextField(editable=False)
+    expiry_kind = models.CharField("ends", max_length=16, choices=Expiry.choices)
+    expires_on = models.DateField("end date", null=True, blank=True)
+    signer = models.CharField("signed by", max_length=14, choices=Signer.choices, blank=True)
+    representative_name = models.CharField(max_length=200, blank=True)
+    representative_authority = models.CharField(
+        "representative's authority", max_length=100, blank=True
+    )
+    typed_signature = models.CharField("typed full name", max_length=200, blank=True)
+    signature_attested = models.BooleanField(default=False)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    witnessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    revoked_on = models.DateField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revocation_method = models.CharField(max_length=8, choices=RevocationMethod.choices, blank=True)
+    revocation_note = models.TextField(blank=True)
+    revocation_received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["patient", "signed_at"], name="consent_patient_signed")]
+
+    def __str__(self) -> str:
+        return f"Consent {self.pk}"
+
+    @property
+    def reference(self) -> str:
+        return f"Consent #{self.pk}"
+
+    @property
+    def recipient_label(self) -> str:
+        if self.kind == self.Kind.TPO:
+            return "Treating providers, health plans and payers, program operations"
+        if self.recipient_organization:
+            return f"{self.recipient_name} ({self.recipient_organization})"
+        return self.recipient_name
+
+    @property
+    def category_labels(self) -> list[str]:
+        return consent_rules.category_labels(self.categories)
+
+    def facts(self) -> consent_rules.ConsentFacts:
+        zone = self.patient.facility.zone
+        return consent_rules.ConsentFacts(
+            kind=self.kind,
+            categories=frozenset(self.categories),
+            expiry_kind=self.expiry_kind,
+            signed_on=timezone.localdate(self.signed_at, timezone=zone) if self.signed_at else None,
+            recipient_name=self.recipient_name,
+            recipient_organization=self.recipient_organization,
+            expires_on=self.expires_on,
+            revoked_on=self.revoked_on,
+        )
+
+    def status_on(self, day: dt.date) -> str:
+        return consent_rules.consent_status(
+            self.facts(), on=day, patient_in_treatment=patient_in_treatment(self.patient)
+        )
+
+
+def patient_in_treatment(patient: Patient) -> bool:
+    """An "end of treatment" consent lasts while this holds."""
+    return patient.status not in (Patient.Status.DISCHARGED, Patient.Status.INACTIVE)
+
+
+class Disclosure(models.Model):
+    """One release of records to an outside party: the accounting of disclosures (SPEC §10)."""
+
+    class Method(models.TextChoices):
+        PRINTED = "printed", "Printed and handed over or mailed"
+        PDF = "pdf", "PDF download"
+        FAX = "fax", "Fax"
+        ELECTRONIC = "electronic", "Electronic (secure e-mail or portal)"
+
+    class ExceptionKind(models.TextChoices):
+        MEDICAL_EMERGENCY = "medical_emergency", "Medical emergency (§2.51)"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="disclosures")
+    # RESTRICT: a consent a disclosure was made under is kept as long as the disclosure.
+    consent = models.ForeignKey(
+        Consent, on_delete=models.RESTRICT, null=True, blank=True, related_name="disclosures"
+    )
+    recipient_name = models.CharField(max_length=200)
+    recipient_organization = models.CharField(max_length=200, blank=True)
+    tpo_class = models.CharField(
+        "recipient class",
+        max_length=20,
+        blank=True,
+        choices=list(consent_rules.TPO_CLASSES.items()),
+    )
+    categories = models.JSONField(default=list)
+    description = models.TextField("what was released")
+    purpose = models.TextField()
+    method = models.CharField(max_length=10, choices=Method.choices, default=Method.PDF)
+    exception = models.CharField(max_length=20, choices=ExceptionKind.choices, blank=True)
+    exception_note = models.TextField(blank=True)
+    disclosed_at = models.DateTimeField(default=timezone.now)
+    disclosed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-disclosed_at", "-id"]
+        indexes = [models.Index(fields=["patient", "disclosed_at"], name="disclosure_patient_at")]
+
+    def __str__(self) -> str:
+        return f"Disclosure {self.pk}"
+
+    @property
+    def recipient_label(self) -> str:
+        if self.recipient_organization:
+            return f"{self.recipient_name} ({self.recipient_organization})"
+        return self.recipient_name
+
+    @property
+    def category_labels(self) -> list[str]:
+        return consent_rules.category_labels(self.categories)
+

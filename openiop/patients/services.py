@@ -16,14 +16,14 @@ from openiop.accounts.models import Facility, User
 from openiop.accounts.selectors import facilities_for
 from openiop.audit.models import AuditEvent
 from openiop.audit.services import diff, record, snapshot
-from openiop.patients import rules
+from openiop.patients import consent_rules, rules
 from openiop.patients.models import (
     BreakGlassGrant,
     CareTeamMember,
-    EmergencyContact,
     MrnSequence,
     Patient,
     PatientSearchToken,
+    SupportContact,
 )
 from openiop.patients.selectors import likely_duplicates
 
@@ -245,11 +245,18 @@ def update_patient(*, actor: User, patient: Patient, data: Mapping[str, Any]) ->
 @transaction.atomic
 def set_emergency_contacts(
     *, actor: User, patient: Patient, contacts: Sequence[Mapping[str, Any]]
-) -> list[EmergencyContact]:
-    """Make the patient's emergency contacts exactly ``contacts`` (each may carry an ``id``)."""
+) -> list[SupportContact]:
+    """Make the patient's emergency contacts exactly ``contacts`` (each may carry an ``id``).
+
+    For the registration form: emergency contacts are support contacts marked as such. One
+    taken off the list is deleted, unless it is more than an emergency contact (a sponsor, in
+    the family program, named by a consent): then it only stops being an emergency contact.
+    """
     _require_registration(actor, patient.facility)
-    existing = {c.pk: c for c in patient.emergency_contacts.all()}
-    kept: list[EmergencyContact] = []
+    existing = {
+        c.pk: c for c in patient.support_contacts.filter(is_emergency_contact=True, active=True)
+    }
+    kept: list[SupportContact] = []
     errors: dict[str, str] = {}
     for index, raw in enumerate(contacts):
         name = str(raw.get("name", "")).strip()
@@ -267,7 +274,12 @@ def set_emergency_contacts(
         values = {"name": name, "relationship": relationship, "phone": phone, "order": index}
         contact = existing.pop(int(raw["id"]), None) if raw.get("id") else None
         if contact is None:
-            contact = EmergencyContact.objects.create(patient=patient, **values)
+            contact = SupportContact.objects.create(
+                patient=patient,
+                is_emergency_contact=True,
+                relationship_kind=consent_rules.relationship_kind(relationship),
+                **values,
+            )
             record(
                 actor=actor,
                 action=AuditEvent.Action.CREATE,
@@ -295,6 +307,18 @@ def set_emergency_contacts(
     if errors:
         raise ValidationError(errors)
     for contact in existing.values():
+        if contact.is_sponsor or contact.family_program_participant or contact.consents.exists():
+            contact.is_emergency_contact = False
+            contact.save(update_fields=["is_emergency_contact"])
+            record(
+                actor=actor,
+                action=AuditEvent.Action.UPDATE,
+                patient=patient,
+                obj=contact,
+                section="emergency contacts",
+                changes={"is_emergency_contact": [True, False]},
+            )
+            continue
         values = snapshot(contact, CONTACT_FIELDS)
         record(
             actor=actor,

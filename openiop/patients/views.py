@@ -15,19 +15,33 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from openiop.accounts.models import User
 from openiop.audit.models import AuditEvent
-from openiop.patients import alerts, selectors, services
+from openiop.patients import alerts, consents, disclosure, selectors, services
+from openiop.patients import support as support_system
 from openiop.patients.chart import chart_context
 from openiop.patients.forms import (
     BreakGlassForm,
     CareTeamForm,
+    ConsentForm,
     DeletePatientForm,
     EmergencyContactFormSet,
     PatientForm,
+    ReleaseForm,
     ReviewForm,
+    RevokeConsentForm,
     SearchForm,
+    SignConsentForm,
+    SupportContactForm,
     contacts_from,
 )
-from openiop.patients.models import CareTeamMember, Patient
+from openiop.patients.models import (
+    CareTeamMember,
+    Consent,
+    Disclosure,
+    Patient,
+    SupportContact,
+    patient_in_treatment,
+)
+from openiop.patients.permissions import RELEASE_LIMITS
 
 
 def _user(request: HttpRequest) -> User:
@@ -121,7 +135,7 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
     initial = [
         {"id": c.pk, "name": c.name, "relationship": c.relationship, "phone": c.phone}
-        for c in patient.emergency_contacts.all()
+        for c in patient.emergency_contacts
     ]
     contacts = EmergencyContactFormSet(
         request.POST or None, prefix="contacts", initial=None if request.POST else [*initial, {}]
@@ -152,9 +166,10 @@ def patient_chart(request: HttpRequest, pk: int) -> HttpResponse:
     access = selectors.chart_access(user, pk, section="chart summary")
     patient = access.patient
     context = _chart_context(request, patient, access)
-    context["contacts"] = list(patient.emergency_contacts.all())
+    context["contacts"] = patient.emergency_contacts
     context["care_team"] = list(selectors.care_team(patient))
     context["care_team_form"] = CareTeamForm(patient=patient) if user.may_assign_care_team else None
+    context["may_release"] = user.can("patients.release_records")
     return render(request, "patients/chart.html", context)
 
 
@@ -164,7 +179,7 @@ def patient_print(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     access = selectors.chart_access(user, pk, section="face sheet", action=AuditEvent.Action.PRINT)
     context = _chart_context(request, access.patient, access)
-    context["contacts"] = list(access.patient.emergency_contacts.all())
+    context["contacts"] = access.patient.emergency_contacts
     context["printed_at"] = timezone.now()
     return render(request, "patients/print.html", context)
 
@@ -312,6 +327,303 @@ def chart_tab_placeholder(request: HttpRequest, pk: int, *, tab: str, title: str
     return render(request, "patients/tab_placeholder.html", context)
 
 
+# --- support system & consents tab ------------------------------------------------------------
+
+SUPPORT_SECTION = "support system & consents"
+
+
+def _pdf(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _require(user: User, permission: str) -> None:
+    if not user.can(permission):
+        raise PermissionDenied
+
+
 @login_required
-def support_placeholder(request: HttpRequest, pk: int) -> HttpResponse:
-    return chart_tab_placeholder(request, pk, tab="support", title="Support system")
+def support(request: HttpRequest, pk: int) -> HttpResponse:
+    """The support system, the consents, the disclosure log and what may be released."""
+    user = _user(request)
+    access = selectors.chart_access(user, pk, section=SUPPORT_SECTION)
+    patient = access.patient
+    context = chart_context(user, access, tab="support")
+    today = context["today"]
+    may_see_consents = user.can("patients.view_consents")
+    consent_rows = (
+        consents.with_status(patient, consents.consents_of(patient)) if may_see_consents else []
+    )
+    contacts = support_system.visible_contacts(user, patient)
+    in_treatment = patient_in_treatment(patient)
+    # Whether a consent lets the program talk to someone is for those who may see consents.
+    for contact in contacts:
+        contact.talk = (  # type: ignore[attr-defined]
+            support_system.talk_permission(
+                contact, consent_rows, today=today, in_treatment=in_treatment
+            )
+            if may_see_consents
+            else None
+        )
+    context.update(
+        {
+            "contacts": contacts,
+            "emergency_only": not user.can("patients.view_support_contacts"),
+            "may_see_contacts": user.can("patients.view_emergency_contacts"),
+            "may_manage_support": user.can("patients.manage_support"),
+            "may_see_consents": may_see_consents,
+            "may_manage_consents": user.can("patients.manage_consents"),
+            "may_release": user.can("patients.release_records"),
+            "consent_list": consent_rows,
+            "disclosures": list(disclosure.disclosures_of(patient)[:50])
+            if may_see_consents
+            else [],
+        }
+    )
+    return render(request, "patients/support/tab.html", context)
+
+
+def _contact(patient: Patient, contact_pk: int) -> SupportContact:
+    contact = get_object_or_404(SupportContact, pk=contact_pk, patient=patient)
+    contact.patient = patient
+    return contact
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def support_contact_form(
+    request: HttpRequest, pk: int, contact_pk: int | None = None
+) -> HttpResponse:
+    user = _user(request)
+    _require(user, "patients.manage_support")
+    access = selectors.chart_access(user, pk, section="support system (edit)")
+    patient = access.patient
+    contact = _contact(patient, contact_pk) if contact_pk else None
+    form = SupportContactForm(request.POST or None, instance=contact)
+    if request.method == "POST" and form.is_valid():
+        data = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        try:
+            if contact is None:
+                support_system.add_support_contact(actor=user, patient=patient, data=data)
+            else:
+                support_system.update_support_contact(actor=user, contact=contact, data=data)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, "Support system updated.")
+            return redirect("patients:support", pk=patient.pk)
+    context = chart_context(user, access, tab="support")
+    context.update({"form": form, "contact": contact})
+    return render(request, "patients/support/contact_form.html", context)
+
+
+@login_required
+@require_POST
+def support_contact_deactivate(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse:
+    user = _user(request)
+    _require(user, "patients.manage_support")
+    access = selectors.chart_access(user, pk, section="support system (edit)")
+    contact = _contact(access.patient, contact_pk)
+    support_system.deactivate_support_contact(actor=user, contact=contact)
+    messages.success(request, f"{contact.name} is no longer listed as active support.")
+    return redirect("patients:support", pk=pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def consent_new(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    _require(user, "patients.manage_consents")
+    access = selectors.chart_access(user, pk, section="consents (new)")
+    patient = access.patient
+    form = ConsentForm(request.POST or None, patient=patient)
+    if request.method == "POST" and form.is_valid():
+        try:
+            consent = consents.create_consent(actor=user, patient=patient, data=form.cleaned_data)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.info(request, "Draft saved. Read it with the patient, then sign it below.")
+            return redirect("patients:consent", pk=patient.pk, consent_pk=consent.pk)
+    context = chart_context(user, access, tab="support")
+    context["form"] = form
+    return render(request, "patients/support/consent_form.html", context)
+
+
+def _consent(patient: Patient, consent_pk: int) -> Consent:
+    consent = get_object_or_404(consents.consents_of(patient), pk=consent_pk)
+    consent.patient = patient
+    return consent
+
+
+def _consent_page(
+    request: HttpRequest,
+    access: selectors.ChartAccess,
+    consent: Consent,
+    *,
+    sign_form: SignConsentForm | None = None,
+    revoke_form: RevokeConsentForm | None = None,
+) -> HttpResponse:
+    user = _user(request)
+    patient = access.patient
+    context = chart_context(user, access, tab="support")
+    (consent,) = consents.with_status(patient, [consent])
+    manage = user.can("patients.manage_consents")
+    context.update(
+        {
+            "consent": consent,
+            "may_manage_consents": manage,
+            "sign_form": sign_form or (SignConsentForm() if manage else None),
+            "revoke_form": revoke_form
+            or (RevokeConsentForm(initial={"revoked_on": context["today"]}) if manage else None),
+            "disclosures": list(consent.disclosures.select_related("disclosed_by")),
+        }
+    )
+    return render(request, "patients/support/consent.html", context)
+
+
+@login_required
+def consent_detail(request: HttpRequest, pk: int, consent_pk: int) -> HttpResponse:
+    user = _user(request)
+    _require(user, "patients.view_consents")
+    access = selectors.chart_access(user, pk, section="consents")
+    return _consent_page(request, access, _consent(access.patient, consent_pk))
+
+
+@login_required
+@require_POST
+def consent_sign(request: HttpRequest, pk: int, consent_pk: int) -> HttpResponse:
+    user = _user(request)
+    _require(user, "patients.manage_consents")
+    access = selectors.chart_access(user, pk, section="consents (sign)")
+    consent = _consent(access.patient, consent_pk)
+    form = SignConsentForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            consents.sign_consent(
+                actor=user,
+                consent=consent,
+                signer=data["signer"],
+                typed_signature=data["typed_signature"],
+                attested=data["attested"],
+                representative_name=data["representative_name"],
+                representative_authority=data["representative_authority"],
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, "Signed. The consent is in effect.")
+            return redirect("patients:consent", pk=pk, consent_pk=consent.pk)
+    return _consent_page(request, access, consent, sign_form=form)
+
+
+@login_required
+@require_POST
+def consent_revoke(request: HttpRequest, pk: int, consent_pk: int) -> HttpResponse:
+    user = _user(request)
+    _require(user, "patients.manage_consents")
+    access = selectors.chart_access(user, pk, section="consents (revoke)")
+    consent = _consent(access.patient, consent_pk)
+    form = RevokeConsentForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            consents.revoke_consent(
+                actor=user,
+                consent=consent,
+                method=data["method"],
+                revoked_on=data["revoked_on"],
+                note=data["note"],
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, "Revoked. Nothing more may be released under it.")
+            return redirect("patients:consent", pk=pk, consent_pk=consent.pk)
+    return _consent_page(request, access, consent, revoke_form=form)
+
+
+@login_required
+@require_POST
+def consent_discard(request: HttpRequest, pk: int, consent_pk: int) -> HttpResponse:
+    user = _user(request)
+    _require(user, "patients.manage_consents")
+    access = selectors.chart_access(user, pk, section="consents (discard)")
+    try:
+        consents.discard_draft(actor=user, consent=_consent(access.patient, consent_pk))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("patients:consent", pk=pk, consent_pk=consent_pk)
+    messages.success(request, "Draft discarded.")
+    return redirect("patients:support", pk=pk)
+
+
+@login_required
+def consent_pdf(request: HttpRequest, pk: int, consent_pk: int) -> HttpResponse:
+    user = _user(request)
+    _require(user, "patients.view_consents")
+    access = selectors.chart_access(user, pk, section="consent PDF", action=AuditEvent.Action.PRINT)
+    consent = _consent(access.patient, consent_pk)
+    html = disclosure.consent_html(consent, user)
+    return _pdf(disclosure.to_pdf(html), f"consent-{consent.pk}.pdf")
+
+
+@login_required
+def accounting_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    _require(user, "patients.view_consents")
+    access = selectors.chart_access(
+        user, pk, section="accounting of disclosures", action=AuditEvent.Action.PRINT
+    )
+    html = disclosure.accounting_html(access.patient, user)
+    return _pdf(disclosure.to_pdf(html), "accounting-of-disclosures.pdf")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def release(request: HttpRequest, pk: int) -> HttpResponse:
+    """Release records to an outside party: the PDF, or the reason it is refused."""
+    user = _user(request)
+    _require(user, "patients.release_records")
+    access = selectors.chart_access(user, pk, section="release of records")
+    patient = access.patient
+    active = [
+        c
+        for c in consents.with_status(
+            patient, consents.consents_of(patient).filter(signed_at__isnull=False)
+        )
+        if c.status == "active"  # type: ignore[attr-defined]
+    ]
+    form = ReleaseForm(request.POST or None, consents=active, only=RELEASE_LIMITS.get(user.role))
+    refusal = ""
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            made = disclosure.disclose(
+                actor=user,
+                patient=patient,
+                recipient_name=data["recipient_name"],
+                recipient_organization=data["recipient_organization"],
+                categories=data["categories"],
+                purpose=data["purpose"],
+                consent=data["consent"],
+                tpo_class=data["tpo_class"],
+                method=data["method"],
+                exception=Disclosure.ExceptionKind.MEDICAL_EMERGENCY if data["emergency"] else None,
+                exception_note=data["exception_note"],
+            )
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                _apply_errors(form, error)
+            else:
+                refusal = " ".join(error.messages)
+        else:
+            made.patient = patient
+            html = disclosure.release_html(made, user)
+            return _pdf(disclosure.to_pdf(html), f"release-{made.pk}.pdf")
+    context = chart_context(user, access, tab="support")
+    context.update({"form": form, "refusal": refusal, "active_consents": active})
+    return render(request, "patients/support/release.html", context)

@@ -16,8 +16,8 @@ from django.db.models import Max
 from openiop.accounts.models import Facility
 from openiop.audit.models import AuditEvent
 from openiop.audit.services import record
-from openiop.patients import rules
-from openiop.patients.models import EmergencyContact, MrnSequence, Patient, PatientSearchToken
+from openiop.patients import consent_rules, rules
+from openiop.patients.models import MrnSequence, Patient, PatientSearchToken, SupportContact
 from openiop.synthetic import names
 
 REFERENCE_DATE = dt.date(2026, 1, 1)  # ages are drawn against a fixed day: deterministic output
@@ -43,7 +43,7 @@ def synthetic_phone(rng: random.Random, area: str | None = None) -> str:
 @dataclass
 class PersonDraft:
     patient: Patient
-    contacts: list[EmergencyContact]
+    contacts: list[SupportContact]
 
 
 def draft_person(rng: random.Random, facility: Facility, mrn: str, serial: int) -> PersonDraft:
@@ -121,10 +121,14 @@ def draft_person(rng: random.Random, facility: Facility, mrn: str, serial: int) 
     contacts = []
     for order in range(rng.choice([0, 1, 1, 1, 2])):
         contact_first = rng.choice(names.FEMALE_FIRST + names.MALE_FIRST)
+        relationship = rng.choice(names.RELATIONSHIPS)
         contacts.append(
-            EmergencyContact(
+            SupportContact(
                 name=f"{contact_first} {rng.choice([last, rng.choice(names.LAST)])}",
-                relationship=rng.choice(names.RELATIONSHIPS),
+                relationship=relationship,
+                relationship_kind=consent_rules.relationship_kind(relationship),
+                is_sponsor=relationship == "Sponsor",
+                is_emergency_contact=True,
                 phone=synthetic_phone(rng),
                 order=order,
             )
@@ -184,7 +188,7 @@ def generate_patients(
                     contact.patient_id = patient.pk
                     contacts.append(contact)
             PatientSearchToken.objects.bulk_create(tokens, batch_size=5000)
-            EmergencyContact.objects.bulk_create(contacts, batch_size=5000)
+            SupportContact.objects.bulk_create(contacts, batch_size=5000)
         made += len(batch)
         batch.clear()
 

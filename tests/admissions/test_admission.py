@@ -29,7 +29,9 @@ def today(facility: Facility) -> dt.date:
     return timezone.localdate(timezone=facility.zone)
 
 
-def admit(actor: User, patient: Patient, program: Program, clinician: User, **kw: Any) -> Any:
+def admit(
+    actor: User, patient: Patient, program: Program | None, clinician: User | None, **kw: Any
+) -> Any:
     values: dict[str, Any] = {
         "actor": actor,
         "patient": patient,
@@ -93,8 +95,10 @@ def test_it_refuses_an_admission_without_its_required_facts(
     program: Program,
     clinician: User,
 ) -> None:
+    values: dict[str, Any] = {"program": program, "primary_clinician": clinician, missing: None}
+    program_value, clinician_value = values.pop("program"), values.pop("primary_clinician")
     with pytest.raises(ValidationError) as error:
-        admit(admissions, patient, program, clinician, **{missing: None})
+        admit(admissions, patient, program_value, clinician_value, **values)
     assert field in error.value.message_dict
     assert not EpisodeOfCare.objects.exists()
 
@@ -155,6 +159,7 @@ def test_it_refuses_bad_values_and_saves_nothing(
     program: Program,
     clinician: User,
 ) -> None:
+    Patient.objects.filter(pk=patient.pk).update(status=Patient.Status.PROSPECTIVE)
     with pytest.raises(ValidationError) as error:
         admit(admissions, patient, program, clinician, **kwargs)
     assert field in error.value.message_dict
@@ -308,7 +313,7 @@ def test_outsiders_get_404_and_roles_without_admission_403(
 ) -> None:
     outsider = signed_in(other_clinician)
     assert outsider.get(f"/admissions/patient/{patient.pk}/").status_code == 404
-    assert outsider.get(f"/admissions/patient/{patient.pk}/admit/").status_code == 403
+    assert outsider.get(f"/admissions/patient/{patient.pk}/admit/").status_code == 404
     billing = signed_in(make_user(Role.BILLING))
     assert billing.get(f"/admissions/patient/{patient.pk}/admit/").status_code == 403
     assert billing.get(f"/admissions/patient/{patient.pk}/").status_code == 200

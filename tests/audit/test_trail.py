@@ -114,7 +114,7 @@ def test_it_records_the_removal_of_an_emergency_contact(director: User, patient:
     event = AuditEvent.objects.get(action=Action.DELETE)
     assert (event.patient_id, event.object_type, event.object_id) == (
         patient.pk,
-        "patients.emergencycontact",
+        "patients.supportcontact",
         str(contact.pk),
     )
     assert event.changes == {

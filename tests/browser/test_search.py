@@ -45,6 +45,6 @@ def test_a_clinician_finds_a_patient_by_part_of_the_last_name_and_opens_the_char
     table.get_by_role("link", name="Quintero, Dana").click()
     header = page.get_by_role("region", name="Patient")
     expect(header.get_by_role("heading", level=1)).to_contain_text("Dana Quintero")
-    expect(header.locator(".pill")).to_have_text("she/her")
+    expect(header.locator("h1 .pill")).to_have_text("she/her")
     expect(header).to_contain_text(f"MRN {patient.mrn}")
     assert page.url == url(f"/patients/{patient.pk}/")

@@ -71,7 +71,7 @@ def edit_of(patient: Patient, *contacts: dict[str, Any], **overrides: Any) -> di
     for flag in ("lgbtq_group_opt_in", "survivor_group_opt_in", "needs_interpreter"):
         if getattr(patient, flag):
             data[flag] = "on"
-    existing = list(patient.emergency_contacts.all())
+    existing = patient.emergency_contacts
     rows = contacts or tuple(
         {"id": c.pk, "name": c.name, "relationship": c.relationship, "phone": c.phone}
         for c in existing

@@ -70,7 +70,7 @@ def test_it_reads_a_patient_with_contacts_and_records_the_view(
     assert data["age"] >= 36
     assert data["emergency_contacts"] == [
         {
-            "id": patient.emergency_contacts.get().pk,
+            "id": patient.support_contacts.get().pk,
             "name": "Ana Quintero",
             "relationship": "sister",
             "phone": "951-555-0111",

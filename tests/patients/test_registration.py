@@ -15,7 +15,7 @@ from openiop.accounts.models import Facility, User
 from openiop.accounts.roles import Role
 from openiop.audit.models import AuditEvent
 from openiop.patients import services
-from openiop.patients.models import EmergencyContact, Patient
+from openiop.patients.models import Patient, SupportContact
 from tests.conftest import api_signed_in, body, signed_in
 from tests.factories import (
     BreakGlassGrantFactory,
@@ -74,7 +74,7 @@ def test_it_registers_a_patient_from_the_form(
     assert created.phone == "951-555-0123"
     assert created.phone_digits == "9515550123"
     assert created.state == "CA"
-    assert [(c.name, c.phone) for c in created.emergency_contacts.all()] == [
+    assert [(c.name, c.phone) for c in created.emergency_contacts] == [
         ("Ana Okonkwo", "951-555-0111")
     ]
     chart = admissions_client.get(response["Location"])
@@ -156,7 +156,7 @@ def test_it_saves_nothing_when_an_emergency_contact_is_half_filled(
     assert response.status_code == 200
     assert "Give the contact&#x27;s name, relationship and phone number" in body(response)
     assert Patient.objects.count() == 0
-    assert EmergencyContact.objects.count() == 0
+    assert SupportContact.objects.count() == 0
 
 
 def test_it_refuses_an_mrn_already_used_at_the_facility(
@@ -464,7 +464,7 @@ def test_it_adds_changes_and_removes_emergency_contacts_each_audited(
         url,
         edit_of(patient, {"name": "Ana Quintero", "relationship": "sister", "phone": "9515550111"}),
     )
-    contact = EmergencyContact.objects.get(patient=patient)
+    contact = SupportContact.objects.get(patient=patient)
     created = AuditEvent.objects.get(action=CREATE, section="emergency contacts")
     assert created.object_id == str(contact.pk)
     assert created.changes["name"] == [None, "Ana Quintero"]
@@ -497,7 +497,7 @@ def test_it_adds_changes_and_removes_emergency_contacts_each_audited(
             },
         ),
     )
-    assert not EmergencyContact.objects.filter(patient=patient).exists()
+    assert not SupportContact.objects.filter(patient=patient).exists()
     removed = AuditEvent.objects.get(action=AuditEvent.Action.DELETE, section="emergency contacts")
     assert removed.patient_id == patient.pk
     assert removed.changes["name"] == ["Ana Quintero", None]
@@ -517,7 +517,7 @@ def test_it_cannot_take_over_another_patients_contact_through_the_formset(
     )
     foreign.refresh_from_db()
     assert (foreign.patient_id, foreign.name) == (outside_patient.pk, "Not Yours")
-    assert EmergencyContact.objects.get(patient=patient).name == "Mine"
+    assert SupportContact.objects.get(patient=patient).name == "Mine"
 
 
 # --- sensitive, opt-in attributes ----------------------------------------------------------

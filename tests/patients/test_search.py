@@ -258,9 +258,9 @@ def populate(facility: Facility, clinician: User, count: int) -> list[Patient]:
 
 # session, user, facilities, break-the-glass grants, the patients, the audit, unread messages
 SEARCH_QUERIES = 7
-# … plus the chart's own: the patient, the audit, open alerts, the open episode, contacts,
-# care team
-CHART_QUERIES = 11
+# … plus the chart's own: the patient, the audit, open alerts, the open episode, the consent
+# status, contacts, care team
+CHART_QUERIES = 12
 
 
 @pytest.mark.parametrize("count", [3, 30])
