@@ -529,4 +529,3 @@ class Disclosure(models.Model):
     @property
     def category_labels(self) -> list[str]:
         return consent_rules.category_labels(self.categories)
-
