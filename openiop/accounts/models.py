@@ -300,6 +300,10 @@ class User(AbstractUser):
     def works_inquiries(self) -> bool:
         return self.can("intake.view_inquiry")
 
+    @property
+    def edits_asam_table(self) -> bool:
+        return self.can("assessments.change_asamrule")
+
 
 class Credential(models.Model):
     class Kind(models.TextChoices):

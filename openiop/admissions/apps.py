@@ -7,4 +7,4 @@ class AdmissionsConfig(AppConfig):
     verbose_name = "Admissions and episodes of care"
 
     def ready(self) -> None:
-        from openiop.admissions import home, permissions, selectors  # noqa: F401  (registers)
+        from openiop.admissions import disclosure, home, permissions, selectors  # noqa: F401

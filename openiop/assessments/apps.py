@@ -7,4 +7,4 @@ class AssessmentsConfig(AppConfig):
     verbose_name = "Assessments"
 
     def ready(self) -> None:
-        from openiop.assessments import permissions  # noqa: F401  (registers the rules)
+        from openiop.assessments import disclosure, permissions  # noqa: F401  (registers)

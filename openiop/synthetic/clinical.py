@@ -100,3 +100,196 @@ def load_episodes(facility: Facility, rng: random.Random) -> list[EpisodeOfCare]
         )
     Coverage.objects.bulk_create(coverages)
     return created
+
+
+# --- assessments and consents -----------------------------------------------------------------
+
+SUBSTANCE_DIAGNOSES = {
+    2: ("F10.20", "Alcohol dependence, uncomplicated"),
+    3: ("F14.20", "Cocaine dependence, uncomplicated"),
+    4: ("F12.20", "Cannabis dependence, uncomplicated"),
+    5: ("F11.20", "Opioid dependence, uncomplicated"),
+    7: ("F11.20", "Opioid dependence, uncomplicated"),
+    10: ("F15.20", "Other stimulant dependence, uncomplicated"),
+}
+CO_OCCURRING = (
+    ("F33.1", "Major depressive disorder, recurrent, moderate"),
+    ("F41.1", "Generalized anxiety disorder"),
+    ("F43.10", "Post-traumatic stress disorder, unspecified"),
+)
+GOALS = (
+    "I want to be there for my kids and stop hiding bottles.",
+    "Keep my job and get my license back.",
+    "Stop using and feel like myself again.",
+    "Repair things with my wife and stay sober one day at a time.",
+    "Finish my degree without pills.",
+)
+RATIONALES = {
+    1: "No withdrawal signs at assessment; last use more than a week ago.",
+    2: "No acute medical problems; follows up with primary care.",
+    3: "Depressive and anxious symptoms; no psychosis; safe to live at home.",
+    4: "Ambivalent at times but attends and names reasons to change.",
+    5: "High risk of return to use without structure; strong cravings at night.",
+    6: "Lives at home with some support; using friends nearby.",
+}
+
+
+def load_assessments(episodes: list[EpisodeOfCare], rng: random.Random) -> None:
+    """A signed ASAM and biopsychosocial assessment for each admission (before admission day)."""
+    from openiop.assessments import rules as asam_rules
+    from openiop.assessments.models import (
+        AsamAssessment,
+        Biopsychosocial,
+        Diagnosis,
+        SubstanceUse,
+    )
+
+    table = asam_rules.DEFAULT_TABLE
+    version = f"default:{asam_rules.table_fingerprint(table)}"
+    asams, bpss = [], []
+    for episode in episodes:
+        signed = timezone.make_aware(
+            dt.datetime.combine(episode.admission_date - dt.timedelta(days=2), dt.time(10, 30))
+        )
+        ratings = {
+            1: 0,
+            2: rng.choice([0, 1]),
+            3: rng.choice([1, 2]),
+            4: rng.choice([1, 2]),
+            5: rng.choice([2, 3]) if episode.level_of_care != "1" else 1,
+            6: rng.choice([1, 2]),
+        }
+        if episode.level_of_care == "2.5":
+            ratings[3] = 3
+        recommendation = asam_rules.recommend_level(ratings, table)
+        final = episode.level_of_care
+        asams.append(
+            AsamAssessment(
+                patient=episode.patient,
+                status="signed",
+                **{f"d{d}_rating": r for d, r in ratings.items()},
+                **{f"d{d}_rationale": RATIONALES[d] for d in ratings},
+                recommendation=recommendation.code,
+                recommendation_reason=recommendation.reason,
+                table_version=version,
+                final_level=final,
+                override_reason=""
+                if final in recommendation.agreeing_levels
+                else "Works full time; a recovery residence is not needed.",
+                created_by=episode.primary_clinician,
+                created_at=signed,
+                updated_at=signed,
+                signed_by=episode.primary_clinician,
+                signed_at=signed,
+            )
+        )
+        bpss.append(
+            Biopsychosocial(
+                patient=episode.patient,
+                status="signed",
+                prior_treatment_episodes=episode.teds_noprior,
+                mental_health_history="Treated for depression in the past; no hospital stays.",
+                medical_conditions="None reported.",
+                medications="None.",
+                allergies="No known allergies.",
+                housing="Rents an apartment; stable.",
+                family_support="Sister is supportive; partner attends family night.",
+                strengths="Motivated by family; steady work history.",
+                goals_own_words=rng.choice(GOALS),
+                created_by=episode.primary_clinician,
+                created_at=signed,
+                updated_at=signed,
+                signed_by=episode.primary_clinician,
+                signed_at=signed,
+            )
+        )
+    AsamAssessment.objects.bulk_create(asams)
+    created = Biopsychosocial.objects.bulk_create(bpss)
+    substances, diagnoses = [], []
+    for episode, bps in zip(episodes, created, strict=True):
+        substances.append(
+            SubstanceUse(
+                assessment=bps,
+                rank=1,
+                substance=episode.teds_sub1 or 2,
+                route=episode.teds_route1,
+                frequency=episode.teds_freq1,
+                age_first_use=rng.randint(13, 24),
+                last_use=episode.admission_date - dt.timedelta(days=rng.randint(3, 20)),
+            )
+        )
+        code, description = SUBSTANCE_DIAGNOSES.get(
+            episode.teds_sub1 or 2, ("F19.20", "Other psychoactive substance dependence")
+        )
+        diagnoses.append(
+            Diagnosis(
+                assessment=bps,
+                code=code,
+                description=description,
+                is_primary=True,
+                is_substance_use=True,
+                order=1,
+            )
+        )
+        if episode.teds_psyprob == 1:
+            code, description = rng.choice(CO_OCCURRING)
+            diagnoses.append(Diagnosis(assessment=bps, code=code, description=description, order=2))
+    SubstanceUse.objects.bulk_create(substances)
+    Diagnosis.objects.bulk_create(diagnoses)
+
+
+def load_consents(episodes: list[EpisodeOfCare], rng: random.Random) -> None:
+    """A signed TPO consent at admission for most, and a named consent for a family member."""
+    from openiop.patients import consent_rules
+    from openiop.patients.models import Consent, SupportContact
+
+    contacts = {
+        c.patient_id: c
+        for c in SupportContact.objects.filter(
+            patient__in=[e.patient_id for e in episodes]
+        ).order_by("pk")
+    }
+    consents = []
+    for episode in episodes:
+        if rng.random() < 0.1:
+            continue  # a few have not signed yet: the header says so
+        signed = timezone.make_aware(dt.datetime.combine(episode.admission_date, dt.time(9, 15)))
+        common = {
+            "patient": episode.patient,
+            "disclosing_party": episode.facility.name,
+            "revocation_statement": consent_rules.REVOCATION_STATEMENT,
+            "signer": Consent.Signer.PATIENT,
+            "typed_signature": f"{episode.patient.first_name} {episode.patient.last_name}",
+            "signature_attested": True,
+            "signed_at": signed,
+            "witnessed_by": episode.primary_clinician,
+            "created_at": signed,
+            "created_by": episode.primary_clinician,
+        }
+        consents.append(
+            Consent(
+                kind=Consent.Kind.TPO,
+                information_description="All substance-use treatment records.",
+                categories=[consent_rules.ALL],
+                recipients_description=consent_rules.TPO_RECIPIENTS_TEXT,
+                purpose="Treatment, payment and health care operations.",
+                expiry_kind=Consent.Expiry.NONE,
+                **common,
+            )
+        )
+        contact = contacts.get(episode.patient_id)
+        if contact is not None and rng.random() < 0.5:
+            consents.append(
+                Consent(
+                    kind=Consent.Kind.NAMED,
+                    information_description="Attendance and treatment plan progress.",
+                    categories=["attendance", "plan"],
+                    recipients_description=contact.name,
+                    recipient_name=contact.name,
+                    support_contact=contact,
+                    purpose="To involve my family in my recovery.",
+                    expiry_kind=Consent.Expiry.END_OF_TREATMENT,
+                    **common,
+                )
+            )
+    Consent.objects.bulk_create(consents)

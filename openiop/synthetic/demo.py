@@ -13,7 +13,7 @@ from openiop.accounts.models import Credential, Facility, Organization, Phase, P
 from openiop.accounts.roles import Role
 from openiop.accounts.rules import default_dose_rules
 from openiop.patients.models import CareTeamMember, Patient
-from openiop.synthetic.clinical import load_episodes
+from openiop.synthetic.clinical import load_assessments, load_consents, load_episodes
 from openiop.synthetic.generate import generate_patients
 
 ORGANIZATION = "Harborlight Recovery (demo)"
@@ -246,7 +246,10 @@ def load_demo() -> list[tuple[str, str, str]]:
                 )
             )
     CareTeamMember.objects.bulk_create(assignments)
-    load_episodes(facility, random.Random(DEMO_SEED))
+    rng = random.Random(DEMO_SEED)
+    episodes = load_episodes(facility, rng)
+    load_assessments(episodes, rng)
+    load_consents(episodes, rng)
     return [
         (s.role.label if isinstance(s.role, Role) else s.role, s.email, f"{s.first} {s.last}")
         for s in STAFF
