@@ -6,6 +6,7 @@ See docs/operations.md for the list of variables.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -203,6 +204,12 @@ OPENIOP_DEMO = env_bool("OPENIOP_DEMO", False)
 OPENIOP_BASE_URL = (env_str("OPENIOP_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
 # Trust the left-most X-Forwarded-For address (only behind a proxy that sets it).
 OPENIOP_TRUST_X_FORWARDED_FOR = env_bool("OPENIOP_TRUST_X_FORWARDED_FOR", False)
+# Public help requests (web form and API) accepted per client address: N/s, N/m, N/h or N/d.
+OPENIOP_HELP_REQUEST_RATE = env_str("OPENIOP_HELP_REQUEST_RATE") or "5/h"
+if not re.fullmatch(r"[1-9][0-9]*/[smhd]", OPENIOP_HELP_REQUEST_RATE):
+    raise ImproperlyConfigured(
+        "OPENIOP_HELP_REQUEST_RATE is a number of requests per period, e.g. 5/h (s, m, h or d)."
+    )
 
 SESSION_COOKIE_AGE = 12 * 60 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

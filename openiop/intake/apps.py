@@ -7,4 +7,4 @@ class IntakeConfig(AppConfig):
     verbose_name = "Inquiries and screening"
 
     def ready(self) -> None:
-        from openiop.intake import permissions  # noqa: F401  (registers the rules)
+        from openiop.intake import home, permissions  # noqa: F401  (registers rules and panel)
