@@ -115,6 +115,13 @@ class Inquiry(models.Model):
         return f"Inquiry {self.pk}"
 
     @property
+    def next_stage(self) -> str:
+        """The pipeline stage after this one (what "Move to…" offers first)."""
+        if self.stage in rules.PIPELINE[:-1]:
+            return rules.PIPELINE[rules.PIPELINE.index(self.stage) + 1]
+        return ""
+
+    @property
     def short_name(self) -> str:
         """First name and last initial: what the board shows."""
         initial = f" {self.last_name[:1]}." if self.last_name else ""

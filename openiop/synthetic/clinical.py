@@ -7,7 +7,9 @@ has been running for months, not one that opened this morning.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
+from typing import Any
 
 from django.utils import timezone
 
@@ -293,3 +295,157 @@ def load_consents(episodes: list[EpisodeOfCare], rng: random.Random) -> None:
                 )
             )
     Consent.objects.bulk_create(consents)
+
+
+# --- help requests and the admissions pipeline ------------------------------------------------
+
+CLOSED = (
+    ("referred", "Oceanview Example Residential (level 3.5)", ""),
+    ("not_admitted", "", "Chose a program closer to work."),
+    ("unreachable", "", ""),
+)
+
+
+def load_inquiries(
+    facility: Facility, episodes: list[EpisodeOfCare], staff: list[Any], rng: random.Random
+) -> None:
+    """Help requests behind recent admissions, people in the pipeline now, and closed ones."""
+    from openiop.intake import rules as intake_rules
+    from openiop.intake.models import ContactAttempt, Inquiry, InquiryStageChange, Screening
+    from openiop.synthetic import names
+
+    now = timezone.now()
+    today = timezone.localdate(timezone=facility.zone)
+    rows: list[tuple[Inquiry, list[str]]] = []
+
+    def make(stage: str, created: dt.datetime, patient: Patient | None = None) -> Inquiry:
+        first = patient.first_name if patient else rng.choice(names.NEUTRAL_FIRST)
+        last = patient.last_name if patient else rng.choice(names.LAST)
+        payer, _ = rng.choice(PAYERS)
+        inquiry = Inquiry(
+            facility=facility,
+            first_name=first,
+            last_name=last,
+            phone=f"951-555-01{rng.randint(0, 99):02d}",
+            email=f"{first.lower()}.{last.lower()}@example.org",
+            who_needs_help=rng.choice(["self", "self", "loved_one"]),
+            concern_substances=True,
+            concern_mental_health=rng.random() < 0.5,
+            insurance_payer=payer,
+            insurance_member_id=f"DEMO{rng.randint(100000, 999999)}",
+            consent_to_contact=True,
+            message="I have tried to quit on my own and I can't. I work days.",
+            source=rng.choice(["web_form", "web_form", "phone", "referral"]),
+            referral_source=1,
+            stage=stage,
+            owner=rng.choice(staff),
+            patient=patient,
+            created_at=created,
+            stage_changed_at=created + dt.timedelta(days=1),
+            next_follow_up=today + dt.timedelta(days=rng.randint(-2, 4))
+            if stage not in ("admitted", "referred", "not_admitted", "unreachable")
+            else None,
+        )
+        return inquiry
+
+    order = ["new", "contacted", "screened", "assessment_scheduled", "assessed", "admitted"]
+    # Admissions of the past 90 days came through the web form or the phone.
+    for episode in episodes:
+        if episode.discharge_date is not None or (today - episode.admission_date).days > 90:
+            continue
+        created = timezone.make_aware(
+            dt.datetime.combine(
+                episode.admission_date - dt.timedelta(days=rng.randint(3, 12)), dt.time(11, 0)
+            )
+        )
+        inquiry = make("admitted", created, episode.patient)
+        inquiry.admitted_at = timezone.make_aware(
+            dt.datetime.combine(episode.admission_date, dt.time(9, 0))
+        )
+        inquiry.stage_changed_at = inquiry.admitted_at
+        rows.append((inquiry, order))
+    # People in the pipeline now, some already registered (not yet admitted).
+    prospective = list(
+        Patient.objects.filter(facility=facility, status=Patient.Status.PROSPECTIVE)[:6]
+    )
+    for index, stage in enumerate(
+        [
+            "new",
+            "new",
+            "new",
+            "contacted",
+            "contacted",
+            "screened",
+            "screened",
+            "assessment_scheduled",
+            "assessment_scheduled",
+            "assessed",
+        ]
+    ):
+        created = now - dt.timedelta(days=rng.randint(0, 9), hours=rng.randint(0, 8))
+        registered = stage in ("assessment_scheduled", "assessed") or (
+            stage == "screened" and index % 2 == 0
+        )
+        patient = prospective.pop() if registered and prospective else None
+        inquiry = make(stage, created, patient)
+        if stage == "assessment_scheduled":
+            inquiry.assessment_scheduled_for = now + dt.timedelta(days=rng.randint(1, 5))
+        rows.append((inquiry, order[: order.index(stage) + 1]))
+    for stage, referred_to, reason in CLOSED:
+        created = now - dt.timedelta(days=rng.randint(10, 40))
+        inquiry = make(stage, created)
+        inquiry.referred_to, inquiry.not_admitted_reason = referred_to, reason
+        inquiry.closed_at = created + dt.timedelta(days=5)
+        rows.append((inquiry, ["new", "contacted", stage]))
+    created_rows = Inquiry.objects.bulk_create([r[0] for r in rows])
+    changes, attempts, screenings = [], [], []
+    for inquiry, path in zip(created_rows, [r[1] for r in rows], strict=True):
+        for step, (before, after) in enumerate(itertools.pairwise(["", *path])):
+            changes.append(
+                InquiryStageChange(
+                    inquiry=inquiry,
+                    from_stage=before,
+                    to_stage=after,
+                    changed_by=inquiry.owner if step else None,
+                    changed_at=inquiry.created_at + dt.timedelta(hours=6 * step),
+                )
+            )
+        if "contacted" in path:
+            attempts.append(
+                ContactAttempt(
+                    inquiry=inquiry,
+                    made_at=inquiry.created_at + dt.timedelta(hours=3),
+                    outcome="reached" if inquiry.stage != "unreachable" else "no_answer",
+                    note="Talked through the program and the evening track.",
+                    made_by=inquiry.owner,
+                )
+            )
+        if "screened" in path:
+            facts = intake_rules.ScreeningFacts(track="evening")
+            advice = intake_rules.recommend(facts)
+            screenings.append(
+                Screening(
+                    inquiry=inquiry,
+                    patient=inquiry.patient,
+                    withdrawal_instrument="ciwa_ar",
+                    withdrawal_score=rng.randint(0, 7),
+                    cssrs_answers={str(i): False for i in range(1, 7)},
+                    cssrs_band="none",
+                    living_situation="stable_with_others",
+                    has_support_system=True,
+                    support_who="Sister and a friend from work",
+                    motivation="wants_sobriety",
+                    track="evening",
+                    needs_24h_supervision=False,
+                    unstable=False,
+                    recent_stay="none",
+                    recommended_outcome=advice.outcome,
+                    recommendation_reasons=advice.reasons,
+                    outcome=advice.outcome,
+                    screened_by=inquiry.owner,
+                    screened_at=inquiry.created_at + dt.timedelta(days=1),
+                )
+            )
+    InquiryStageChange.objects.bulk_create(changes)
+    ContactAttempt.objects.bulk_create(attempts)
+    Screening.objects.bulk_create(screenings)

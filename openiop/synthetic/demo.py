@@ -13,7 +13,12 @@ from openiop.accounts.models import Credential, Facility, Organization, Phase, P
 from openiop.accounts.roles import Role
 from openiop.accounts.rules import default_dose_rules
 from openiop.patients.models import CareTeamMember, Patient
-from openiop.synthetic.clinical import load_assessments, load_consents, load_episodes
+from openiop.synthetic.clinical import (
+    load_assessments,
+    load_consents,
+    load_episodes,
+    load_inquiries,
+)
 from openiop.synthetic.generate import generate_patients
 
 ORGANIZATION = "Harborlight Recovery (demo)"
@@ -250,6 +255,9 @@ def load_demo() -> list[tuple[str, str, str]]:
     episodes = load_episodes(facility, rng)
     load_assessments(episodes, rng)
     load_consents(episodes, rng)
+    load_inquiries(
+        facility, episodes, [users["admissions@example.org"], users["admissions2@example.org"]], rng
+    )
     return [
         (s.role.label if isinstance(s.role, Role) else s.role, s.email, f"{s.first} {s.last}")
         for s in STAFF
