@@ -135,7 +135,21 @@ def photograph(browser: Browser) -> None:
     page = context.new_page()
     page.goto(f"{BASE}/accounts/login/")
     shoot(page, "signin.png")
+    # The public help request: no sign-in.
+    page.goto(f"{BASE}/get-help/")
+    expect(page.get_by_role("heading", name="Ask for help")).to_be_visible()
+    shoot(page, "get-help.png")
     context.close()
+
+    # Admissions: the board, then an inquiry that has been screened.
+    page = signed_in_page(browser, "admissions@example.org")
+    page.goto(f"{BASE}/inquiries/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Admissions")
+    shoot(page, "admissions-board.png")
+    page.locator(".inquiry-card").filter(has_text="Move").nth(5).locator("a").first.click()
+    expect(page.get_by_role("heading", name="Screening for IOP fit")).to_be_visible()
+    shoot(page, "inquiry.png")
+    page.context.close()
 
     # The clinical director: search, a chart, the registration form, then home (which by then
     # lists the charts just opened).
@@ -155,6 +169,29 @@ def photograph(browser: Browser) -> None:
         page.goto(f"{BASE}/patients/")
         page.locator("#results tbody tr td a").nth(row).click()
         expect(page.locator(".chart-header")).to_be_visible()
+
+    # Someone in treatment: everyone admitted, then their chart's tabs.
+    page.goto(f"{BASE}/admissions/")
+    shoot(page, "in-treatment.png")
+    page.locator("table tbody tr td a").nth(3).click()
+    expect(page.locator(".chart-header")).to_be_visible()
+    admitted_url = page.url
+    for tab, name in (
+        ("Admission", "admission.png"),
+        ("Assessments", "assessments.png"),
+        ("Measures", "measures.png"),
+        ("Support system & consents", "consents.png"),
+    ):
+        page.goto(admitted_url)
+        page.get_by_role("navigation", name="Chart sections").get_by_role("link", name=tab).click()
+        expect(page.locator(".chart-header")).to_be_visible()
+        shoot(page, name)
+    page.goto(admitted_url)
+    page.get_by_role("navigation", name="Chart sections").get_by_role(
+        "link", name="Assessments"
+    ).click()
+    page.get_by_role("link", name="Open").first.click()
+    shoot(page, "asam.png")
 
     page.goto(f"{BASE}/patients/new/")
     expect(page.get_by_role("heading", name="Register a patient")).to_be_visible()

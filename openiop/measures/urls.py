@@ -5,4 +5,16 @@ from openiop.measures import views
 app_name = "measures"
 urlpatterns = [
     path("patient/<int:pk>/", views.chart, name="chart"),
+    path("patient/<int:pk>/give/<slug:code>/", views.give, name="give"),
+    path("patient/<int:pk>/results/<int:administration_pk>/", views.result, name="result"),
+    path(
+        "patient/<int:pk>/results/<int:administration_pk>/correct/",
+        views.correct,
+        name="correct",
+    ),
+    path(
+        "patient/<int:pk>/results/<int:administration_pk>/entered-in-error/",
+        views.entered_in_error,
+        name="entered_in_error",
+    ),
 ]
