@@ -9,9 +9,6 @@ from openiop.accounts.models import User
 from openiop.accounts.roles import Role
 from openiop.intake import services as intake_services
 
-# The browser journey of this capability uses the shared Chromium fixtures.
-from tests.browser.conftest import browser, context, page, url  # noqa: F401
-
 
 @pytest.fixture
 def medical(make_user: Callable[..., User]) -> User:

@@ -11,14 +11,14 @@ from playwright.sync_api import Page, expect
 from openiop.accounts.models import User
 from openiop.measures.models import Administration
 from openiop.patients.models import ClinicalAlert, Patient
-from tests.browser.conftest import browser, context, page, sign_in, url  # noqa: F401
+from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
 
 def test_a_clinician_gives_a_phq9_and_acknowledges_the_suicide_alert(
-    page: Page,  # noqa: F811
-    url: Callable[[str], str],  # noqa: F811
+    page: Page,
+    url: Callable[[str], str],
     clinician: User,
     patient: Patient,
 ) -> None:
