@@ -151,7 +151,8 @@ def load_assessments(episodes: list[EpisodeOfCare], rng: random.Random) -> None:
     asams, bpss = [], []
     for episode in episodes:
         signed = timezone.make_aware(
-            dt.datetime.combine(episode.admission_date - dt.timedelta(days=2), dt.time(10, 30))
+            dt.datetime.combine(episode.admission_date - dt.timedelta(days=2), dt.time(10, 30)),
+            episode.facility.zone,
         )
         ratings = {
             1: 0,
@@ -255,7 +256,9 @@ def load_consents(episodes: list[EpisodeOfCare], rng: random.Random) -> None:
     for episode in episodes:
         if rng.random() < 0.1:
             continue  # a few have not signed yet: the header says so
-        signed = timezone.make_aware(dt.datetime.combine(episode.admission_date, dt.time(9, 15)))
+        signed = timezone.make_aware(
+            dt.datetime.combine(episode.admission_date, dt.time(9, 15)), episode.facility.zone
+        )
         common = {
             "patient": episode.patient,
             "disclosing_party": episode.facility.name,
@@ -356,11 +359,12 @@ def load_inquiries(
         created = timezone.make_aware(
             dt.datetime.combine(
                 episode.admission_date - dt.timedelta(days=rng.randint(3, 12)), dt.time(11, 0)
-            )
+            ),
+            episode.facility.zone,
         )
         inquiry = make("admitted", created, episode.patient)
         inquiry.admitted_at = timezone.make_aware(
-            dt.datetime.combine(episode.admission_date, dt.time(9, 0))
+            dt.datetime.combine(episode.admission_date, dt.time(9, 0)), episode.facility.zone
         )
         inquiry.stage_changed_at = inquiry.admitted_at
         rows.append((inquiry, order))
@@ -449,3 +453,56 @@ def load_inquiries(
     InquiryStageChange.objects.bulk_create(changes)
     ContactAttempt.objects.bulk_create(attempts)
     Screening.objects.bulk_create(screenings)
+
+
+# --- measurement-based care -------------------------------------------------------------------
+
+
+def _answers(rng: random.Random, items: int, target: int, top: int) -> dict[str, int]:
+    """Answers summing to about ``target`` (each item 0..top), item order shuffled."""
+    values = [0] * items
+    for _ in range(max(0, min(target, items * top))):
+        open_items = [i for i in range(items) if values[i] < top]
+        values[rng.choice(open_items)] += 1
+    return {str(i + 1): v for i, v in enumerate(values)}
+
+
+def load_measures(episodes: list[EpisodeOfCare], rng: random.Random) -> None:
+    """PHQ-9 and GAD-7 every two weeks since admission, mostly improving (PHQ-9 item 9 is 0:
+    the demo raises no suicide-risk alert of its own)."""
+    from openiop.measures.models import Administration
+    from openiop.measures.scoring import score
+
+    rows = []
+    for episode in episodes:
+        if episode.discharge_date is not None:
+            continue
+        today = timezone.localdate(timezone=episode.facility.zone)
+        start_phq, start_gad = rng.randint(9, 19), rng.randint(7, 16)
+        weeks = max((today - episode.admission_date).days // 14, 0)
+        for n in range(weeks + 1):
+            day = episode.admission_date + dt.timedelta(days=14 * n)
+            when = timezone.make_aware(
+                dt.datetime.combine(day, dt.time(17, 45)), episode.facility.zone
+            )
+            improving = max(0, round(start_phq * (1 - 0.12 * n)) + rng.randint(-1, 1))
+            phq = _answers(rng, 8, improving, 3)
+            phq["9"] = 0
+            gad = _answers(rng, 7, max(0, round(start_gad * (1 - 0.1 * n))), 3)
+            for code, answers in (("phq9", phq), ("gad7", gad)):
+                result = score(code, answers)
+                rows.append(
+                    Administration(
+                        patient=episode.patient,
+                        instrument=code,
+                        answers=answers,
+                        total=result.total,
+                        band=result.band,
+                        flags=sorted(result.flags),
+                        administered_at=when,
+                        administered_by=episode.primary_clinician,
+                        entered_at=when,
+                        entered_by=episode.primary_clinician,
+                    )
+                )
+    Administration.objects.bulk_create(rows)

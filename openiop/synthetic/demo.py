@@ -18,6 +18,7 @@ from openiop.synthetic.clinical import (
     load_consents,
     load_episodes,
     load_inquiries,
+    load_measures,
 )
 from openiop.synthetic.generate import generate_patients
 
@@ -255,6 +256,7 @@ def load_demo() -> list[tuple[str, str, str]]:
     episodes = load_episodes(facility, rng)
     load_assessments(episodes, rng)
     load_consents(episodes, rng)
+    load_measures(episodes, rng)
     load_inquiries(
         facility, episodes, [users["admissions@example.org"], users["admissions2@example.org"]], rng
     )
