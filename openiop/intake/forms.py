@@ -247,6 +247,12 @@ class ContactAttemptForm(forms.Form):
         label="Next follow-up (optional)", required=False, widget=DateInput
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Unique ids: the inquiry page also shows the stage form (note) and the owner form
+        # (next_follow_up), whose default ids would be id_note / id_next_follow_up too.
+        kwargs.setdefault("auto_id", "contact_%s")
+        super().__init__(*args, **kwargs)
+
 
 class LinkPatientForm(forms.Form):
     patient = forms.IntegerField(widget=forms.HiddenInput)
