@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import Prefetch, QuerySet
 
 from openiop.accounts.models import Facility, Phase, Program, Track, User
@@ -33,5 +35,14 @@ def staff_for(user: User, *, facility: Facility | None = None) -> QuerySet[User]
         .distinct()
         .select_related("supervisor")
         .prefetch_related("credentials", "facilities")
+        .order_by("last_name", "first_name", "id")
+    )
+
+
+def staff_with_roles(facility: Facility, roles: Iterable[str]) -> QuerySet[User]:
+    """Active staff of a facility holding one of the roles (who to notify, who may be chosen)."""
+    return (
+        User.objects.filter(is_active=True, role__in=list(roles), facilities=facility)
+        .distinct()
         .order_by("last_name", "first_name", "id")
     )

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.request import Request
@@ -83,8 +84,6 @@ class EpisodeSerializer(serializers.ModelSerializer):
             self.fields["patient"].queryset = visible_patients(user)  # type: ignore[attr-defined]
 
     def get_days_in_treatment(self, episode: EpisodeOfCare) -> int:
-        from django.utils import timezone
-
         return episode.days_in_treatment(timezone.localdate(timezone=episode.facility.zone))
 
 

@@ -4,7 +4,8 @@ from typing import Any
 
 from django import forms
 
-from openiop.accounts.models import Program, Track, User
+from openiop.accounts.models import Program, Track
+from openiop.accounts.selectors import staff_with_roles
 from openiop.admissions.models import Coverage, EpisodeOfCare
 from openiop.admissions.permissions import PRIMARY_CLINICIAN_ROLES
 from openiop.admissions.services import TEDS_FIELDS
@@ -64,12 +65,8 @@ class EpisodeForm(forms.ModelForm):
         self.fields["track"].label_from_instance = (  # type: ignore[attr-defined]
             lambda t: f"{t.program.name} — {t.name}"
         )
-        self.fields["primary_clinician"].queryset = (  # type: ignore[attr-defined]
-            User.objects.filter(
-                is_active=True, role__in=list(PRIMARY_CLINICIAN_ROLES), facilities=facility
-            )
-            .distinct()
-            .order_by("last_name", "first_name")
+        self.fields["primary_clinician"].queryset = staff_with_roles(  # type: ignore[attr-defined]
+            facility, PRIMARY_CLINICIAN_ROLES
         )
         self.fields["primary_clinician"].label_from_instance = (  # type: ignore[attr-defined]
             lambda u: u.display_name

@@ -9,34 +9,33 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from openiop.assessments.models import AsamAssessment, Biopsychosocial
+from openiop.assessments.selectors import latest_signed_asam, latest_signed_biopsychosocial
 from openiop.core import teds
+from openiop.intake.models import Inquiry
+from openiop.intake.selectors import latest_inquiry_for_patient
 from openiop.patients.models import Patient
 
 
 @dataclass
 class AdmissionFacts:
-    asam_level: str = ""
-    asam_recommendation: str = ""
-    asam: Any = None
-    biopsychosocial: Any = None
-    inquiry: Any = None
+    asam: AsamAssessment | None = None
+    biopsychosocial: Biopsychosocial | None = None
+    inquiry: Inquiry | None = None
     episode_initial: dict[str, Any] = field(default_factory=dict)
     coverage_initial: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def asam_level(self) -> str:
+        return self.asam.final_level if self.asam else ""
+
+    @property
+    def asam_recommendation(self) -> str:
+        return self.asam.get_recommendation_display() if self.asam else ""
+
 
 def admission_facts(patient: Patient) -> AdmissionFacts:
-    from openiop.assessments.selectors import (
-        latest_signed_asam,
-        latest_signed_biopsychosocial,
-    )
-    from openiop.intake.selectors import latest_inquiry_for_patient
-
-    facts = AdmissionFacts()
-    asam = latest_signed_asam(patient)
-    if asam is not None:
-        facts.asam = asam
-        facts.asam_level = asam.final_level
-        facts.asam_recommendation = asam.get_recommendation_display()
+    facts = AdmissionFacts(asam=latest_signed_asam(patient))
     bps = latest_signed_biopsychosocial(patient)
     if bps is not None:
         facts.biopsychosocial = bps
@@ -48,21 +47,19 @@ def admission_facts(patient: Patient) -> AdmissionFacts:
                 facts.episode_initial[f"teds_frstuse{row.rank}"] = teds.first_use_code(
                     row.age_first_use
                 )
-        prior = getattr(bps, "prior_treatment_episodes", None)
-        if prior is not None:
-            facts.episode_initial["teds_noprior"] = min(int(prior), 5)
+        if bps.prior_treatment_episodes is not None:
+            facts.episode_initial["teds_noprior"] = min(bps.prior_treatment_episodes, 5)
         if any(d.code.startswith("F") and not d.is_substance_use for d in bps.diagnoses.all()):
             facts.episode_initial["teds_psyprob"] = teds.YesNo.YES
     inquiry = latest_inquiry_for_patient(patient)
     if inquiry is not None:
         facts.inquiry = inquiry
-        payer = getattr(inquiry, "insurance_payer", "")
-        if payer:
+        if inquiry.insurance_payer:
             facts.coverage_initial = {
-                "payer": payer,
-                "member_id": getattr(inquiry, "insurance_member_id", ""),
+                "payer": inquiry.insurance_payer,
+                "member_id": inquiry.insurance_member_id,
                 "subscriber_name": patient.legal_name,
             }
-        if getattr(inquiry, "referral_source", None):
+        if inquiry.referral_source:
             facts.episode_initial["referral_source"] = inquiry.referral_source
     return facts

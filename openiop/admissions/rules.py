@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from openiop.core import teds
+
 MINIMUM_STAY_DAYS = 90
 
 
@@ -16,6 +18,21 @@ def admission_date_error(admission_date: dt.date, *, today: dt.date, born: dt.da
         return "The admission date is before the person's date of birth."
     if admission_date < today - dt.timedelta(days=365):
         return "The admission date is more than a year ago. Check the year."
+    return None
+
+
+def expected_stay_error(days: int | None) -> str | None:
+    if days is None or not 1 <= int(days) <= 3650:
+        return "Expected length of stay is 1 to 3650 days."
+    return None
+
+
+def referral_source_error(code: int | None) -> str | None:
+    """TEDS ``PSOURCE`` must be one of its codes (SPEC §9)."""
+    if code is None:
+        return "Choose how the person was referred (TEDS PSOURCE)."
+    if int(code) not in teds.ReferralSource.values:
+        return "Choose a referral source from the list."
     return None
 
 

@@ -11,14 +11,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from openiop.accounts.models import Program, Track, User
+from openiop.accounts.selectors import staff_with_roles
 from openiop.admissions import rules
 from openiop.admissions.models import Coverage, EpisodeOfCare
 from openiop.admissions.permissions import PRIMARY_CLINICIAN_ROLES
 from openiop.audit.models import AuditEvent
 from openiop.audit.services import diff, record, snapshot
 from openiop.core import teds
-from openiop.patients.models import CareTeamMember, Patient
-from openiop.patients.services import _add_to_care_team
+from openiop.intake.services import advance_for_patient
+from openiop.patients.models import Patient
+from openiop.patients.services import make_primary_clinician
 
 TEDS_FIELDS = tuple(f.name for f in EpisodeOfCare._meta.get_fields() if f.name.startswith("teds_"))
 EPISODE_FIELDS = (
@@ -63,17 +65,22 @@ def _require(actor: User, permission: str, patient: Patient) -> None:
         raise PermissionDenied("You do not work at this patient's facility.")
 
 
-def _check_clinician(clinician: User | None, patient: Patient) -> None:
+def _clinician_error(clinician: User | None, patient: Patient) -> str | None:
     if clinician is None:
-        raise ValidationError({"primary_clinician": "Choose the primary clinician."})
+        return "Choose the primary clinician."
     if (
-        not clinician.is_active
-        or clinician.role not in PRIMARY_CLINICIAN_ROLES
-        or not clinician.facilities.filter(pk=patient.facility_id).exists()
+        not staff_with_roles(patient.facility, PRIMARY_CLINICIAN_ROLES)
+        .filter(pk=clinician.pk)
+        .exists()
     ):
-        raise ValidationError(
-            {"primary_clinician": "Choose a clinician who works at this patient's facility."}
-        )
+        return "Choose a clinician who works at this patient's facility."
+    return None
+
+
+def _raise_if(errors: Mapping[str, str | None]) -> None:
+    found = {field: message for field, message in errors.items() if message}
+    if found:
+        raise ValidationError(found)
 
 
 def _check_track(track: Track | None, program: Program) -> None:
@@ -144,32 +151,25 @@ def admit(
     _require(actor, "admissions.admit", patient)
     # Lock the patient row: two people admitting at once cannot both open an episode.
     patient = Patient.objects.select_for_update().select_related("facility").get(pk=patient.pk)
-    errors: dict[str, str] = {}
+    errors: dict[str, str | None] = {
+        "referral_source": rules.referral_source_error(referral_source),
+        "primary_clinician": _clinician_error(primary_clinician, patient),
+        "expected_length_days": rules.expected_stay_error(expected_length_days),
+    }
     if program is None:
         errors["program"] = "Choose the program the person is admitted to."
     elif program.facility_id != patient.facility_id or not program.is_active:
         errors["program"] = "Choose an active program of the patient's facility."
-    today = timezone.localdate(timezone=patient.facility.zone)
     if admission_date is None:
         errors["admission_date"] = "Enter the admission date."
     else:
-        problem = rules.admission_date_error(
+        today = timezone.localdate(timezone=patient.facility.zone)
+        errors["admission_date"] = rules.admission_date_error(
             admission_date, today=today, born=patient.date_of_birth
         )
-        if problem:
-            errors["admission_date"] = problem
-    if referral_source is None:
-        errors["referral_source"] = "Choose how the person was referred (TEDS PSOURCE)."
-    elif int(referral_source) not in teds.ReferralSource.values:
-        errors["referral_source"] = "Choose a referral source from the list."
-    try:
-        _check_clinician(primary_clinician, patient)
-    except ValidationError as exc:
-        errors.update({k: v[0] for k, v in exc.message_dict.items()})
-    if not 1 <= int(expected_length_days or 0) <= 3650:
-        errors["expected_length_days"] = "Expected length of stay is 1 to 3650 days."
-    if errors or program is None or admission_date is None or primary_clinician is None:
-        raise ValidationError(errors)
+    _raise_if(errors)
+    if program is None or admission_date is None or primary_clinician is None:
+        raise ValidationError("Program, admission date and primary clinician are required.")
     _check_track(track, program)
     current = EpisodeOfCare.objects.filter(
         patient=patient, facility=patient.facility, discharge_date__isnull=True
@@ -225,20 +225,7 @@ def admit(
         patient.status = Patient.Status.ACTIVE
         patient.updated_at = timezone.now()
         patient.save(update_fields=["status", "updated_at"])
-    if not CareTeamMember.objects.filter(
-        patient=patient,
-        user=primary_clinician,
-        role=CareTeamMember.Role.PRIMARY_CLINICIAN,
-        ended_on__isnull=True,
-    ).exists():
-        _add_to_care_team(
-            actor=actor,
-            patient=patient,
-            member=primary_clinician,
-            role=CareTeamMember.Role.PRIMARY_CLINICIAN,
-        )
-    from openiop.intake.services import advance_for_patient
-
+    make_primary_clinician(actor=actor, patient=patient, clinician=primary_clinician)
     advance_for_patient(actor=actor, patient=patient, stage="admitted")
     return episode
 
@@ -263,16 +250,21 @@ def update_episode(
     before = snapshot(locked, EPISODE_FIELDS)
     coverage_before = {c.priority: snapshot(c, COVERAGE_FIELDS) for c in locked.coverages.all()}
     values = {k: v for k, v in data.items() if k in EDITABLE_FIELDS}
-    if "primary_clinician" in values:
-        _check_clinician(values["primary_clinician"], locked.patient)
+    _raise_if(
+        {
+            "primary_clinician": _clinician_error(values["primary_clinician"], locked.patient)
+            if "primary_clinician" in values
+            else None,
+            "expected_length_days": rules.expected_stay_error(values["expected_length_days"])
+            if "expected_length_days" in values
+            else None,
+            "referral_source": rules.referral_source_error(values["referral_source"])
+            if "referral_source" in values
+            else None,
+        }
+    )
     if "track" in values:
         _check_track(values["track"], locked.program)
-    if "expected_length_days" in values and not 1 <= int(values["expected_length_days"]) <= 3650:
-        raise ValidationError(
-            {"expected_length_days": "Expected length of stay is 1 to 3650 days."}
-        )
-    if "referral_source" in values and values["referral_source"] not in teds.ReferralSource.values:
-        raise ValidationError({"referral_source": "Choose a referral source from the list."})
     values.update(_check_teds(values))
     old_clinician = locked.primary_clinician
     for key, value in values.items():
@@ -294,32 +286,10 @@ def update_episode(
             changes=changes,
         )
     if locked.primary_clinician_id != old_clinician.pk:
-        _handover(actor=actor, episode=locked, old=old_clinician)
-    return locked
-
-
-def _handover(*, actor: User, episode: EpisodeOfCare, old: User) -> None:
-    """A new primary clinician joins the care team; the previous one's assignment ends."""
-    today = timezone.localdate(timezone=episode.patient.facility.zone)
-    for assignment in CareTeamMember.objects.filter(
-        patient=episode.patient,
-        user=old,
-        role=CareTeamMember.Role.PRIMARY_CLINICIAN,
-        ended_on__isnull=True,
-    ):
-        assignment.ended_on = today
-        assignment.save(update_fields=["ended_on"])
-        record(
+        make_primary_clinician(
             actor=actor,
-            action=AuditEvent.Action.UPDATE,
-            patient=episode.patient,
-            obj=assignment,
-            section="care team",
-            changes={"ended_on": [None, today.isoformat()]},
+            patient=locked.patient,
+            clinician=locked.primary_clinician,
+            replacing=old_clinician,
         )
-    _add_to_care_team(
-        actor=actor,
-        patient=episode.patient,
-        member=episode.primary_clinician,
-        role=CareTeamMember.Role.PRIMARY_CLINICIAN,
-    )
+    return locked

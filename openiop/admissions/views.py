@@ -96,7 +96,8 @@ def admit(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return redirect("admissions:chart", pk=patient.pk)
     context = chart_context(user, access, tab="admission")
-    program = form.cleaned_data.get("program") if form.is_bound and form.is_valid() else None
+    # After a refused POST, warn about the program that was chosen.
+    program = getattr(form, "cleaned_data", {}).get("program")
     context.update(
         {
             "form": form,
@@ -140,8 +141,6 @@ def edit(request: HttpRequest, pk: int, episode_pk: int) -> HttpResponse:
         else:
             messages.success(request, "Admission details saved.")
             return redirect("admissions:chart", pk=access.patient.pk)
-    # The form's instance was changed by validation; reload the header from the database.
-    access.patient.refresh_from_db()
     context = chart_context(user, access, tab="admission")
     context.update(
         {"form": form, "coverage_form": coverage_form, "episode": episode, "creating": False}

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from openiop.accounts.models import Facility, User
 from openiop.accounts.roles import Role
+from openiop.accounts.selectors import staff_with_roles
 from openiop.audit.models import AuditEvent
 from openiop.audit.services import diff, record, snapshot
 from openiop.core import teds
@@ -25,7 +26,7 @@ from openiop.intake.models import (
     Stage,
 )
 from openiop.intake.selectors import SECTION, owner_choices
-from openiop.notifications.services import notify, staff_with_roles
+from openiop.notifications.services import notify
 from openiop.patients import services as patient_services
 from openiop.patients.alerts import default_recipients, raise_alert
 from openiop.patients.models import ClinicalAlert, Patient

@@ -5,17 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
-from openiop.accounts.models import Facility, User
+from openiop.accounts.models import User
 from openiop.notifications.models import Notification
 from openiop.notifications.tasks import email_notice
-
-
-def staff_with_roles(facility: Facility, roles: Iterable[str]) -> QuerySet[User]:
-    """Active staff of a facility holding one of the roles."""
-    return User.objects.filter(is_active=True, role__in=list(roles), facilities=facility).distinct()
 
 
 @transaction.atomic

@@ -12,10 +12,12 @@ from django.utils import timezone
 
 from openiop.accounts.models import User
 from openiop.accounts.roles import Role
+from openiop.accounts.selectors import staff_with_roles
 from openiop.audit.models import AuditEvent
 from openiop.audit.services import record, snapshot
-from openiop.notifications.services import notify, staff_with_roles
+from openiop.notifications.services import notify
 from openiop.patients.models import CareTeamMember, ClinicalAlert, Patient
+from openiop.patients.selectors import visible_patients
 
 ALERT_FIELDS = ("kind", "severity", "message", "next_step", "source_type", "source_id")
 
@@ -110,8 +112,6 @@ def open_alerts(patient: Patient) -> QuerySet[ClinicalAlert]:
 
 def open_alerts_for(user: User, *, limit: int = 20) -> list[ClinicalAlert]:
     """Unacknowledged alerts on patients the user may see (clinical team only)."""
-    from openiop.patients.selectors import visible_patients
-
     if not user.is_clinical:
         return []
     return list(

@@ -391,6 +391,10 @@ def _add_to_care_team(*, actor: User, patient: Patient, member: User, role: str)
 def end_care_team_member(*, actor: User, assignment: CareTeamMember) -> CareTeamMember:
     if not actor.may_assign_care_team:
         raise PermissionDenied("Your role does not change care teams.")
+    return _end_assignment(actor=actor, assignment=assignment)
+
+
+def _end_assignment(*, actor: User, assignment: CareTeamMember) -> CareTeamMember:
     today = timezone.localdate(timezone=assignment.patient.facility.zone)
     assignment.ended_on = today
     assignment.save(update_fields=["ended_on"])
@@ -403,6 +407,28 @@ def end_care_team_member(*, actor: User, assignment: CareTeamMember) -> CareTeam
         changes={"ended_on": [None, today.isoformat()]},
     )
     return assignment
+
+
+@transaction.atomic
+def make_primary_clinician(
+    *, actor: User, patient: Patient, clinician: User, replacing: User | None = None
+) -> None:
+    """Put ``clinician`` on the care team as primary clinician (once); end ``replacing``'s
+    primary-clinician assignment on a handover.
+
+    For the admission, whose service has already checked that the actor may admit: admitting
+    clinicians choose the primary clinician without the right to manage care teams in general.
+    """
+    primary = CareTeamMember.Role.PRIMARY_CLINICIAN
+    if replacing is not None and replacing.pk != clinician.pk:
+        for assignment in CareTeamMember.objects.filter(
+            patient=patient, user=replacing, role=primary, ended_on__isnull=True
+        ).select_related("patient__facility"):
+            _end_assignment(actor=actor, assignment=assignment)
+    if not CareTeamMember.objects.filter(
+        patient=patient, user=clinician, role=primary, ended_on__isnull=True
+    ).exists():
+        _add_to_care_team(actor=actor, patient=patient, member=clinician, role=primary)
 
 
 MIN_REASON_LENGTH = 20

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from openiop.accounts.models import User
@@ -307,24 +308,14 @@ def acknowledge_alert(request: HttpRequest, pk: int, alert_pk: int) -> HttpRespo
         alerts.acknowledge_alert(
             actor=user, alert=alert, action_taken=request.POST.get("action_taken", "")
         )
-    except PermissionDenied:
-        raise
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, "Alert acknowledged. The action taken is in the chart.")
     back = request.POST.get("next", "")
-    if back.startswith("/") and not back.startswith("//"):
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         return redirect(back)
     return redirect("patients:chart", pk=access.patient.pk)
-
-
-def chart_tab_placeholder(request: HttpRequest, pk: int, *, tab: str, title: str) -> HttpResponse:
-    """Temporary page for a chart tab whose capability is being built."""
-    access = selectors.chart_access(_user(request), pk, section=title.lower())
-    context = chart_context(_user(request), access, tab=tab)
-    context["tab_title"] = title
-    return render(request, "patients/tab_placeholder.html", context)
 
 
 # --- support system & consents tab ------------------------------------------------------------

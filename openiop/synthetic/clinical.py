@@ -31,6 +31,7 @@ def load_episodes(facility: Facility, rng: random.Random) -> list[EpisodeOfCare]
     programs = {p.level_of_care: p for p in Program.objects.filter(facility=facility)}
     iop = programs["2.1"]
     tracks = {p.pk: list(p.tracks.all()) for p in programs.values()}
+    phases = {p.pk: list(p.phases.order_by("order")) for p in programs.values()}
     today = timezone.localdate(timezone=facility.zone)
     primary = {
         m.patient_id: m.user
@@ -52,9 +53,8 @@ def load_episodes(facility: Facility, rng: random.Random) -> list[EpisodeOfCare]
             continue
         program = rng.choices([iop, programs["2.5"], programs["1"]], weights=[80, 12, 8])[0]
         clinician = primary.get(patient.pk) or rng.choice(clinicians)
-        phases = list(program.phases.order_by("order"))
         weeks = ((end or today) - start).days // 7
-        phase = phases[0 if weeks < 2 else 1 if weeks < 8 else 2]
+        phase = phases[program.pk][0 if weeks < 2 else 1 if weeks < 8 else 2]
         sub1 = rng.choice([2, 2, 2, 5, 7, 10, 4, 3])
         episodes.append(
             EpisodeOfCare(
