@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "openiop.intake",
     "openiop.assessments",
     "openiop.admissions",
+    "openiop.plans",
     "openiop.synthetic",
 ]
 

@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("openiop.intake.api_urls")),
     path("", include("openiop.assessments.api_urls")),
     path("", include("openiop.admissions.api_urls")),
+    path("", include("openiop.plans.api_urls")),
 ]
 
 urlpatterns = [
@@ -34,6 +35,7 @@ urlpatterns = [
     path("measures/", include("openiop.measures.urls")),
     path("assessments/", include("openiop.assessments.urls")),
     path("admissions/", include("openiop.admissions.urls")),
+    path("plans/", include("openiop.plans.urls")),
     path("api/v1/", include((api_v1, "api"))),  # type: ignore[arg-type]
     path("admin/", admin.site.urls),
 ]

@@ -59,6 +59,7 @@ class ProgramSerializer(serializers.ModelSerializer):
             "min_hours_per_week",
             "max_hours_per_week",
             "plan_review_days",
+            "required_meetings_per_week",
             "tracks",
             "phases",
         ]

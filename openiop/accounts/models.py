@@ -97,6 +97,12 @@ class Program(models.Model):
     plan_review_days = models.PositiveSmallIntegerField(
         default=30, validators=[MinValueValidator(1), MaxValueValidator(365)]
     )
+    required_meetings_per_week = models.PositiveSmallIntegerField(
+        "required mutual-help meetings per week",
+        default=2,
+        validators=[MaxValueValidator(21)],
+        help_text="12-step or other mutual-help meetings each patient attends every week.",
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:

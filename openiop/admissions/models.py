@@ -244,3 +244,31 @@ class Coverage(models.Model):
 
     def __str__(self) -> str:
         return self.payer
+
+
+class PhaseChange(models.Model):
+    """A move between phases of treatment (SPEC §4), forward or back, with who and why."""
+
+    episode = models.ForeignKey(
+        EpisodeOfCare, on_delete=models.CASCADE, related_name="phase_changes"
+    )
+    from_phase = models.ForeignKey(
+        Phase, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_phase = models.ForeignKey(Phase, on_delete=models.PROTECT, related_name="+")
+    changed_on = models.DateField()
+    reason = models.TextField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["episode", "-changed_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"Phase change on {self.changed_on:%m/%d/%Y}"
+
+    @property
+    def is_step_back(self) -> bool:
+        return self.from_phase is not None and self.to_phase.order < self.from_phase.order

@@ -5,7 +5,7 @@ from __future__ import annotations
 import rules
 
 from openiop.accounts.permissions import _role_in
-from openiop.accounts.roles import Role
+from openiop.accounts.roles import CLINICAL_ROLES, Role
 
 ADMISSION_ROLES = frozenset(
     {
@@ -24,3 +24,7 @@ PRIMARY_CLINICIAN_ROLES = frozenset(
 admits = _role_in("admits", ADMISSION_ROLES)
 rules.add_perm("admissions.admit", admits)
 rules.add_perm("admissions.change_episode", admits)
+
+# Phase changes are a clinical decision (SPEC §4).
+changes_phase = _role_in("changes_phase", CLINICAL_ROLES)
+rules.add_perm("admissions.change_phase", changes_phase)

@@ -71,3 +71,21 @@ def asam_mismatch(asam_level: str, program_level: str) -> str | None:
         f"The signed ASAM assessment recommends level {asam_level}; this program is level "
         f"{program_level}. Record why in the referral details or choose another program."
     )
+
+
+def phase_reason_error(reason: str | None) -> str | None:
+    if not reason or len(reason.strip()) < 5:
+        return "Write why the phase changes (a few words at least)."
+    return None
+
+
+def phase_date_error(
+    changed_on: dt.date | None, *, admitted: dt.date, today: dt.date
+) -> str | None:
+    if changed_on is None:
+        return "Enter the date of the change."
+    if changed_on < admitted:
+        return f"The change cannot be before the admission on {admitted:%m/%d/%Y}."
+    if changed_on > today:
+        return "The change cannot be in the future; record it on the day it happens."
+    return None

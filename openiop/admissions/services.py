@@ -10,10 +10,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from openiop.accounts.models import Program, Track, User
+from openiop.accounts.models import Phase, Program, Track, User
 from openiop.accounts.selectors import staff_with_roles
 from openiop.admissions import rules
-from openiop.admissions.models import Coverage, EpisodeOfCare
+from openiop.admissions.models import Coverage, EpisodeOfCare, PhaseChange
 from openiop.admissions.permissions import PRIMARY_CLINICIAN_ROLES
 from openiop.audit.models import AuditEvent
 from openiop.audit.services import diff, record, snapshot
@@ -293,3 +293,61 @@ def update_episode(
             replacing=old_clinician,
         )
     return locked
+
+
+@transaction.atomic
+def change_phase(
+    *,
+    actor: User,
+    episode: EpisodeOfCare,
+    phase: Phase | None,
+    changed_on: dt.date | None,
+    reason: str,
+) -> PhaseChange:
+    """Move the person to another phase of the program (forward, or back when they
+    destabilize), recorded with the date, who and why. Scheduling reads the episode's phase
+    for group eligibility; the treatment plan becomes due for review (openiop.plans)."""
+    if not actor.can("admissions.change_phase"):
+        raise PermissionDenied("Only the clinical team changes a person's phase.")
+    if not actor.facilities.filter(pk=episode.facility_id).exists():
+        raise PermissionDenied("You do not work at this patient's facility.")
+    locked = (
+        EpisodeOfCare.objects.select_for_update()
+        .select_related("patient__facility", "phase")
+        .get(pk=episode.pk)
+    )
+    today = timezone.localdate(timezone=locked.patient.facility.zone)
+    errors: dict[str, str | None] = {"reason": rules.phase_reason_error(reason)}
+    if not locked.is_open:
+        raise ValidationError("A discharged episode's phase cannot change.")
+    if phase is None or phase.program_id != locked.program_id:
+        errors["phase"] = "Choose a phase of the person's program."
+    elif phase.pk == locked.phase_id:
+        errors["phase"] = f"The person is already in {phase.name}."
+    errors["changed_on"] = rules.phase_date_error(
+        changed_on, admitted=locked.admission_date, today=today
+    )
+    _raise_if(errors)
+    assert phase is not None and changed_on is not None  # noqa: S101  (checked above)
+    change = PhaseChange.objects.create(
+        episode=locked,
+        from_phase=locked.phase,
+        to_phase=phase,
+        changed_on=changed_on,
+        reason=reason.strip(),
+        changed_by=actor,
+    )
+    record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        patient=locked.patient,
+        obj=locked,
+        section="phase",
+        changes={"phase_id": [locked.phase_id, phase.pk]},
+        reason=reason.strip(),
+        detail={"phase_change": change.pk, "changed_on": changed_on.isoformat()},
+    )
+    locked.phase = phase
+    locked.save(update_fields=["phase"])
+    episode.phase = phase
+    return change
