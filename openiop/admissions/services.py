@@ -312,7 +312,7 @@ def change_phase(
     if not actor.facilities.filter(pk=episode.facility_id).exists():
         raise PermissionDenied("You do not work at this patient's facility.")
     locked = (
-        EpisodeOfCare.objects.select_for_update()
+        EpisodeOfCare.objects.select_for_update(of=("self",))  # phase is an outer join
         .select_related("patient__facility", "phase")
         .get(pk=episode.pk)
     )

@@ -7,4 +7,4 @@ class PlansConfig(AppConfig):
     verbose_name = "Treatment plans"
 
     def ready(self) -> None:
-        from openiop.plans import home, permissions, selectors, signals  # noqa: F401  (registers)
+        from openiop.plans import disclosure, home, permissions, selectors, signals  # noqa: F401

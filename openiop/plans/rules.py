@@ -34,7 +34,7 @@ class Intensity:
         return self.hours_per_day * self.days_per_week
 
 
-def _hours(value: Decimal) -> str:
+def hours_text(value: Decimal) -> str:
     """3 → "3", 2.5 → "2.5", 2.75 → "2.75" (never "3.00")."""
     text = f"{value:f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
@@ -51,8 +51,8 @@ def intensity_errors(planned: Intensity, program: DoseRules) -> dict[str, str]:
         errors["hours_per_day"] = "Planned hours per day must be more than 0 and at most 24."
     elif planned.hours_per_day < program.min_hours_per_day:
         errors["hours_per_day"] = (
-            f"{_hours(planned.hours_per_day)} hours a day is below the program's minimum "
-            f"hours per day ({_hours(program.min_hours_per_day)}): a shorter day does not "
+            f"{hours_text(planned.hours_per_day)} hours a day is below the program's minimum "
+            f"hours per day ({hours_text(program.min_hours_per_day)}): a shorter day does not "
             "count as a service day."
         )
     if not 1 <= planned.days_per_week <= 7:
@@ -67,13 +67,13 @@ def intensity_errors(planned: Intensity, program: DoseRules) -> dict[str, str]:
     weekly = planned.hours_per_week
     if weekly < program.min_hours_per_week:
         errors["hours_per_day"] = (
-            f"{_hours(weekly)} hours a week is below the program's minimum hours per week "
-            f"({_hours(program.min_hours_per_week)})."
+            f"{hours_text(weekly)} hours a week is below the program's minimum hours per week "
+            f"({hours_text(program.min_hours_per_week)})."
         )
     elif program.max_hours_per_week is not None and weekly > program.max_hours_per_week:
         errors["hours_per_day"] = (
-            f"{_hours(weekly)} hours a week is above the program's maximum hours per week "
-            f"({_hours(program.max_hours_per_week)}); that is a higher level of care."
+            f"{hours_text(weekly)} hours a week is above the program's maximum hours per week "
+            f"({hours_text(program.max_hours_per_week)}); that is a higher level of care."
         )
     return errors
 

@@ -192,10 +192,10 @@ def comparison_items(version: PlanVersion) -> list[rules.Item]:
 
 
 def _intensity_text(version: PlanVersion) -> str:
-    hours = f"{version.hours_per_day:g}"
+    hours = rules.hours_text(version.hours_per_day)
     track = f", {version.track.name} track" if version.track else ""
-    weekly = version.hours_per_day * version.days_per_week
-    return f"{hours} h a day, {version.days_per_week} days a week ({weekly:g} h){track}"
+    weekly = rules.hours_text(version.hours_per_day * version.days_per_week)
+    return f"{hours} h a day, {version.days_per_week} days a week ({weekly} h){track}"
 
 
 # --- lists -------------------------------------------------------------------------------------

@@ -120,7 +120,7 @@ def _text(data: Mapping[str, Any], name: str) -> str:
 def _locked_version(version: PlanVersion) -> PlanVersion:
     """The version again, locked for this transaction, refused when it is not a draft."""
     fresh = (
-        PlanVersion.objects.select_for_update()
+        PlanVersion.objects.select_for_update(of=("self",))  # track is an outer join
         .select_related("plan__episode__program", "plan__patient__facility", "track")
         .get(pk=version.pk)
     )
@@ -173,7 +173,7 @@ def start_plan(*, actor: User, episode: EpisodeOfCare) -> PlanVersion:
     """
     _require_writer(actor, episode.patient)
     locked = (
-        EpisodeOfCare.objects.select_for_update()
+        EpisodeOfCare.objects.select_for_update(of=("self",))  # track is an outer join
         .select_related("program", "track", "patient__facility")
         .get(pk=episode.pk)
     )

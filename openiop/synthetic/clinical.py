@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import random
+from types import SimpleNamespace
 from typing import Any
 
 from django.utils import timezone
@@ -506,3 +507,300 @@ def load_measures(episodes: list[EpisodeOfCare], rng: random.Random) -> None:
                     )
                 )
     Administration.objects.bulk_create(rows)
+
+
+# --- treatment plans ---------------------------------------------------------------------------
+
+OWN_WORDS = {
+    "substance_use": (
+        "I want to stop drinking before it costs me my family.",
+        "Stay clean so I can keep my job and my apartment.",
+        "I don't want to wake up sick every morning anymore.",
+        "Be sober for my daughter's graduation in June.",
+        "Stop using and feel like myself again.",
+    ),
+    "depression": (
+        "I want to get out of bed and feel like doing things again.",
+        "Stop feeling like a burden to everyone.",
+    ),
+    "anxiety": (
+        "Handle my nerves without a drink.",
+        "Go to the store without a panic attack.",
+    ),
+    "trauma": (
+        "Sleep through the night without the nightmares.",
+        "Stop letting what happened run my life.",
+    ),
+    "environment": (
+        "Find a place to live where nobody is using.",
+        "Get my license back and keep a steady job.",
+    ),
+}
+SERVICE_LABELS = {
+    "group": "Relapse prevention group",
+    "individual": "Individual session",
+    "case_management": "Case management check-in",
+}
+RELAPSE_PLANS = (
+    {
+        "triggers_people": "Old friends from the bar; my cousin when he's using.",
+        "triggers_places": "The liquor store on my way home; Friday paydays.",
+        "triggers_feelings": "Lonely in the evenings, angry after arguments.",
+        "warning_signs": "Skipping group, not answering my sister, staying up late.",
+        "coping_strategies": "Call my sponsor, go to the 7 pm meeting, walk the dog.",
+        "reasons": "My kids, my job, my health.",
+        "after_lapse": "Tell my counselor the same day and go to a meeting that night.",
+    },
+    {
+        "triggers_people": "Coworkers who go out after shift.",
+        "triggers_situations": "Being alone on weekends with nothing planned.",
+        "triggers_feelings": "Stress about money; feeling left out.",
+        "warning_signs": "Romanticizing using, isolating, poor sleep.",
+        "coping_strategies": "Text the group chat, gym after work, HALT check.",
+        "reasons": "Getting my license back; staying out of court.",
+        "after_lapse": "Call my sponsor, be honest in group, add a meeting.",
+    },
+)
+
+
+class _DemoSigner:
+    """Signs demo plans as a staff member through the services.
+
+    The demo users were created moments ago with the demo password; each one's password is
+    checked once with the real hasher (PBKDF2 takes a good fraction of a second), after
+    which this in-memory copy answers for the same password, so dozens of signatures load
+    in seconds. Nothing is stored: the user row and its hash are untouched.
+    """
+
+    def __init__(self, password: str) -> None:
+        self.password = password
+        self.verified: dict[int, Any] = {}
+
+    def __call__(self, user: Any) -> Any:
+        if user.pk not in self.verified:
+            if not user.check_password(self.password):
+                raise ValueError(f"The demo password does not open {user.email}.")
+            password = self.password
+            user.check_password = lambda raw, _ok=password: raw == _ok
+            self.verified[user.pk] = user
+        return self.verified[user.pk]
+
+
+def _demo_plan_content(
+    episode: EpisodeOfCare, entries: dict[str, list[Any]], rng: random.Random
+) -> list[tuple[Any, dict[str, Any]]]:
+    """Two or three library problems, personalized: the goal in the person's words,
+    two objectives with target dates and the interventions serving them."""
+    categories = ["substance_use"]
+    extra = rng.sample(["depression", "anxiety", "trauma", "environment"], k=rng.choice([1, 1, 2]))
+    categories += extra
+    chosen = []
+    for category in categories:
+        entry = rng.choice(entries[category]) if entries.get(category) else None
+        if entry is None:
+            continue
+        library_objectives = list(entry.objectives.all())[:2]
+        objectives = [
+            {
+                "text": o.text,
+                "target_date": episode.admission_date + dt.timedelta(weeks=o.target_weeks),
+            }
+            for o in library_objectives
+        ]
+        # Every objective gets one of the entry's interventions (each needs at least one).
+        offered = list(entry.interventions.all()) or [
+            SimpleNamespace(modality="group", description="", frequency="3 times a week")
+        ]
+        interventions = [
+            {
+                "modality": i.modality,
+                "description": i.description,
+                "frequency": i.frequency,
+                "objective": n,
+                "responsible": episode.primary_clinician if i.modality == "individual" else None,
+            }
+            for n, i in ((n, offered[(n - 1) % len(offered)]) for n in range(1, 3))
+            if n <= len(objectives)
+        ]
+        sub = SUBSTANCE_DIAGNOSES.get(episode.teds_sub1 or 0)
+        chosen.append(
+            (
+                entry,
+                {
+                    "own_words": rng.choice(OWN_WORDS[category]),
+                    "clinical": entry.goals.all()[0].clinical if entry.goals.all() else "",
+                    "diagnosis_codes": [sub[0]] if sub and category == "substance_use" else [],
+                    "objectives": objectives,
+                    "interventions": interventions,
+                },
+            )
+        )
+    return chosen
+
+
+def _backdate(version: Any, day: dt.date, *, review_days: int) -> None:
+    """Signed a few days after admission (as the program has been running for months):
+    the signatures, the lock and the activation move to that day, and so does the first
+    review due date (the services set both to today)."""
+    from openiop.plans import rules
+    from openiop.plans.models import PlanVersion, Signature, TreatmentPlan
+
+    zone = version.plan.patient.facility.zone
+    when = timezone.make_aware(dt.datetime.combine(day, dt.time(15, 30)), zone)
+    Signature.objects.filter(version=version).update(signed_at=when)
+    PlanVersion.objects.filter(pk=version.pk).update(
+        locked_at=when, activated_at=when, created_at=when - dt.timedelta(days=1)
+    )
+    TreatmentPlan.objects.filter(pk=version.plan_id).update(
+        review_due_on=rules.next_review_due(day, review_days), created_at=when
+    )
+
+
+def load_plans(
+    episodes: list[EpisodeOfCare],
+    rng: random.Random,
+    *,
+    password: str,
+    supervisor: Any,
+) -> dict[str, int]:
+    """Treatment plans for most open episodes, built through openiop.plans.services from
+    the organization's library: most signed by the patient and the primary clinician (and
+    the supervisor for clinicians who need a co-signature), a few drafts or still waiting
+    for signatures, some reviewed, one revised to a version 2, relapse-prevention plans with
+    support contacts, and services linked to objectives (the golden thread)."""
+    from openiop.patients.models import SupportContact
+    from openiop.plans import selectors, services
+    from openiop.plans.models import Objective
+
+    counts = {"plans": 0, "active": 0, "draft": 0, "signing": 0, "reviewed": 0, "revised": 0}
+    counts |= {"relapse": 0, "links": 0}
+    open_episodes = [e for e in episodes if e.discharge_date is None]
+    if not open_episodes:
+        return counts
+    facility = open_episodes[0].facility
+    today = timezone.localdate(timezone=facility.zone)
+    entries: dict[str, list[Any]] = {}
+    for entry in selectors.library_for(facility.organization):
+        entries.setdefault(entry.category, []).append(entry)
+    signer = _DemoSigner(password)
+    cosigner = signer(supervisor)
+    contacts: dict[int, list[SupportContact]] = {}
+    for contact in SupportContact.objects.filter(
+        patient_id__in=[e.patient_id for e in open_episodes]
+    ).order_by("pk"):
+        contacts.setdefault(contact.patient_id, []).append(contact)
+    revised = False
+    for n, episode in enumerate(open_episodes):
+        if n % 8 == 7:
+            continue  # admitted, plan not written yet: the home panel lists them
+        clinician = signer(episode.primary_clinician)
+        patient = episode.patient
+        version = services.start_plan(actor=clinician, episode=episode)
+        services.update_intensity(
+            actor=clinician,
+            version=version,
+            data={
+                "hours_per_day": version.hours_per_day,
+                "days_per_week": version.days_per_week,
+                "track": version.track,
+                "meetings_per_week": version.meetings_per_week,
+                "strengths": rng.choice(
+                    [
+                        "Motivated; close to a sister who supports recovery.",
+                        "Steady work history; good sense of humor; attends faithfully.",
+                        "Previous 2 years sober; knows what worked before.",
+                    ]
+                ),
+                "discharge_criteria": "Meets the objectives below, has a sober-support "
+                "network and a relapse-prevention plan, and steps down to outpatient.",
+            },
+        )
+        for entry, data in _demo_plan_content(episode, entries, rng):
+            services.add_from_library(actor=clinician, version=version, entry=entry, data=data)
+        counts["plans"] += 1
+        if n % 8 == 6:
+            counts["draft"] += 1
+            continue  # still a draft
+        name = f"{patient.first_name} {patient.last_name}"
+        services.sign(
+            actor=clinician, version=version, role="patient", typed_name=name, attested=True
+        )
+        if n % 8 == 5:
+            counts["signing"] += 1
+            continue  # the patient signed; the clinician has not yet
+        services.sign(actor=clinician, version=version, role="clinician", password=password)
+        if services.missing_signatures(version):
+            if n % 16 == 4:
+                counts["signing"] += 1
+                continue  # waiting for the supervisor's co-signature
+            services.sign(actor=cosigner, version=version, role="supervisor", password=password)
+        counts["active"] += 1
+        version.refresh_from_db()
+        signed_on = min(episode.admission_date + dt.timedelta(days=rng.randint(2, 6)), today)
+        _backdate(version, signed_on, review_days=episode.program.plan_review_days)
+        objectives = list(Objective.objects.filter(goal__problem__version=version).order_by("pk"))
+        # The golden thread: groups and sessions since the plan was signed.
+        days = (today - signed_on).days
+        for objective in objectives[:3]:
+            for _ in range(min(days // 7, rng.randint(1, 5))):
+                kind = rng.choice(list(SERVICE_LABELS))
+                services.link_service(
+                    actor=clinician,
+                    objective=objective,
+                    service_kind=kind,
+                    service_date=signed_on + dt.timedelta(days=rng.randint(1, max(days, 1))),
+                    label=SERVICE_LABELS[kind],
+                )
+                counts["links"] += 1
+        if n % 3 == 0 and contacts.get(patient.pk):
+            services.save_relapse_prevention(
+                actor=clinician,
+                episode=episode,
+                data=rng.choice(RELAPSE_PLANS),
+                contacts=contacts[patient.pk][:2],
+            )
+            counts["relapse"] += 1
+        plan = version.plan
+        if days >= 30 and n % 4 == 1:
+            services.record_review(
+                actor=clinician,
+                plan=plan,
+                reviewed_on=signed_on + dt.timedelta(days=min(30, days)),
+                decision="continue",
+                summary="Attends most groups; cravings down; working the objectives.",
+                progress=[
+                    {
+                        "objective": o.pk,
+                        "status": "met" if i == 0 else "in_progress",
+                        "note": "Talked it through in session.",
+                    }
+                    for i, o in enumerate(objectives)
+                ],
+            )
+            counts["reviewed"] += 1
+            if not revised and days >= 45:
+                revised = True
+                counts["revised"] += 1
+                v2 = services.new_version(
+                    actor=clinician,
+                    plan=plan,
+                    reason="Review: first objective met; added a weekly family session.",
+                )
+                objective = Objective.objects.filter(goal__problem__version=v2).order_by("pk")[1]
+                services.save_intervention(
+                    actor=clinician,
+                    objective=objective,
+                    data={
+                        "modality": "family",
+                        "description": "Family session with her sister.",
+                        "frequency": "Every other week",
+                        "responsible": clinician,
+                    },
+                )
+                services.sign(
+                    actor=clinician, version=v2, role="patient", typed_name=name, attested=True
+                )
+                services.sign(actor=clinician, version=v2, role="clinician", password=password)
+                if services.missing_signatures(v2):
+                    services.sign(actor=cosigner, version=v2, role="supervisor", password=password)
+    return counts

@@ -19,6 +19,7 @@ from openiop.synthetic.clinical import (
     load_episodes,
     load_inquiries,
     load_measures,
+    load_plans,
 )
 from openiop.synthetic.generate import generate_patients
 
@@ -260,6 +261,7 @@ def load_demo() -> list[tuple[str, str, str]]:
     load_inquiries(
         facility, episodes, [users["admissions@example.org"], users["admissions2@example.org"]], rng
     )
+    load_plans(episodes, rng, password=DEMO_PASSWORD, supervisor=supervisor)
     return [
         (s.role.label if isinstance(s.role, Role) else s.role, s.email, f"{s.first} {s.last}")
         for s in STAFF
