@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "openiop.assessments",
     "openiop.admissions",
     "openiop.plans",
+    "openiop.scheduling",
     "openiop.synthetic",
 ]
 

@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("openiop.assessments.api_urls")),
     path("", include("openiop.admissions.api_urls")),
     path("", include("openiop.plans.api_urls")),
+    path("", include("openiop.scheduling.api_urls")),
 ]
 
 urlpatterns = [
@@ -36,6 +37,7 @@ urlpatterns = [
     path("assessments/", include("openiop.assessments.urls")),
     path("admissions/", include("openiop.admissions.urls")),
     path("plans/", include("openiop.plans.urls")),
+    path("schedule/", include("openiop.scheduling.urls")),
     path("api/v1/", include((api_v1, "api"))),  # type: ignore[arg-type]
     path("admin/", admin.site.urls),
 ]

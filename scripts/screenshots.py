@@ -10,7 +10,9 @@ stopped and the database removed at the end, whatever happens.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -20,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
@@ -71,6 +73,44 @@ def manage(*args: str) -> None:
     )
 
 
+# Which demo patients the plan shots show; the demo's choices are random, so ask its database.
+PLAN_PATIENTS = """
+import json
+from django.db.models import Count
+from openiop.plans.models import ObjectiveLink, PlanVersion, RelapsePreventionPlan
+relapse = set(RelapsePreventionPlan.objects.values_list("patient_id", flat=True))
+linked = dict(
+    ObjectiveLink.objects.values_list("patient_id").annotate(n=Count("pk")).values_list(
+        "patient_id", "n"
+    )
+)
+active = PlanVersion.objects.filter(status="active").values_list("plan__patient_id", flat=True)
+with_both = sorted((p for p in active if p in relapse), key=lambda p: (-linked.get(p, 0), p))
+revised = (
+    PlanVersion.objects.filter(status="active", number__gte=2)
+    .order_by("pk")
+    .values_list("plan__patient_id", flat=True)
+    .first()
+)
+print(json.dumps({"plan": with_both[0] if with_both else None, "revised": revised}))
+"""
+
+
+def plan_patients() -> dict[str, int | None]:
+    """The patient whose active plan has the most services linked and a relapse-prevention
+    plan, and one whose plan has a signed version 2 (None when the demo has neither)."""
+    done = subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
+        [sys.executable, "manage.py", "shell", "-c", PLAN_PATIENTS],
+        cwd=ROOT,
+        env=demo_env(),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    found: dict[str, int | None] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
+
+
 def healthy() -> bool:
     try:
         with urllib.request.urlopen(f"{BASE}/healthz", timeout=2) as response:  # noqa: S310
@@ -117,6 +157,11 @@ def shoot(page: Page, name: str) -> None:
     print(f"  {path.relative_to(ROOT)}")
 
 
+def scroll_to_top(target: Locator) -> None:
+    """Scroll the page so ``target`` sits just below the top of the window."""
+    target.evaluate("e => window.scrollBy(0, e.getBoundingClientRect().top - 16)")
+
+
 def signed_in_page(browser: Browser, email: str, viewport: ViewportSize = DESKTOP) -> Page:
     context = browser.new_context(viewport=viewport, locale="en-US", device_scale_factor=1)
     context.set_default_timeout(10_000)
@@ -127,6 +172,35 @@ def signed_in_page(browser: Browser, email: str, viewport: ViewportSize = DESKTO
     page.locator('main form button[type="submit"]').click()
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
     return page
+
+
+def photograph_plans(browser: Browser, patients: dict[str, int | None]) -> None:
+    """The Treatment plan tab, the comparison of two signed versions and the
+    relapse-prevention plan, as the clinical director sees them."""
+    page = signed_in_page(browser, "director@example.org")
+    chosen = patients.get("plan")
+    if chosen is None:
+        sys.exit("The demo has no active plan with a relapse-prevention plan to photograph.")
+    page.goto(f"{BASE}/plans/patient/{chosen}/")
+    expect(page.get_by_role("heading", name="Treatment plan", exact=True)).to_be_visible()
+    expect(page.locator(".plan-status .pill.ok")).to_have_text("Active")
+    # Down to the first problem: the goal in the person's words, the objectives and how many
+    # services were linked to each (the golden thread).
+    scroll_to_top(page.locator(".plan-problem").first)
+    shoot(page, "plan.png")
+    page.goto(f"{BASE}/plans/patient/{chosen}/relapse-prevention/")
+    expect(page.get_by_role("heading", name="Relapse-prevention plan")).to_be_visible()
+    shoot(page, "relapse-plan.png")
+    revised = patients.get("revised")
+    if revised is None:
+        print("  (no demo patient has a second signed version: plan-compare.png not taken)")
+    else:
+        page.goto(f"{BASE}/plans/patient/{revised}/compare/?changes_only=1")
+        summary = page.get_by_role("heading", name="Version 1 → version 2")
+        expect(summary).to_be_visible()
+        scroll_to_top(page.get_by_role("heading", name="Compare versions of the treatment plan"))
+        shoot(page, "plan-compare.png")
+    page.context.close()
 
 
 def photograph(browser: Browser) -> None:
@@ -190,7 +264,9 @@ def photograph(browser: Browser) -> None:
     page.get_by_role("navigation", name="Chart sections").get_by_role(
         "link", name="Assessments"
     ).click()
-    page.get_by_role("link", name="Open").first.click()
+    # By its full name: a bare "Open" also matches the "OpenIOP" home link in the banner.
+    page.get_by_role("link", name=re.compile(r"^Open\s*ASAM assessment")).first.click()
+    expect(page.get_by_role("heading", name=re.compile(r"^ASAM assessment of"))).to_be_visible()
     shoot(page, "asam.png")
 
     page.goto(f"{BASE}/patients/new/")
@@ -230,6 +306,7 @@ def main() -> None:
     try:
         manage("migrate", "--noinput", "--verbosity", "0")
         manage("load_demo")
+        patients = plan_patients()
         with server(), sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 headless=True, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
@@ -237,6 +314,7 @@ def main() -> None:
             try:
                 print(f"Screenshots of {BASE}:")
                 photograph(browser)
+                photograph_plans(browser, patients)
             finally:
                 browser.close()
     finally:

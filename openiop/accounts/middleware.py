@@ -5,6 +5,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.utils import timezone
 
 from openiop.accounts.selectors import facilities_for
 
@@ -68,4 +69,11 @@ class CurrentFacilityMiddleware:
                 chosen = facilities[0]
             request.facility = chosen  # type: ignore[attr-defined]
             request.user_facilities = facilities  # type: ignore[attr-defined]
-        return self.get_response(request)
+        if request.facility is None:  # type: ignore[attr-defined]
+            return self.get_response(request)
+        # Times on every page are the facility's wall clock, not the server's UTC.
+        timezone.activate(request.facility.zone)  # type: ignore[attr-defined]
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -303,6 +303,10 @@ class User(AbstractUser):
         return self.can("patients.delete_patient")
 
     @property
+    def sees_calendar(self) -> bool:
+        return self.can("scheduling.view_schedule")
+
+    @property
     def works_inquiries(self) -> bool:
         return self.can("intake.view_inquiry")
 

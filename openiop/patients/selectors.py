@@ -254,10 +254,19 @@ def my_caseload(user: User, facility: Facility | None = None) -> QuerySet[Patien
 
 
 def recently_opened(user: User, *, limit: int = 8) -> list[Patient]:
-    """The charts this user opened last, still in scope, newest first (two queries)."""
+    """The charts this user opened last, still in scope, newest first (two queries).
+
+    Only chart openings count (chart_access records the patient as the object); a list
+    that audits each patient it shows (a report, a roster) opens no chart.
+    """
     ids: list[int] = []
     for pid in (
-        AuditEvent.objects.filter(actor=user, action=AuditEvent.Action.VIEW, patient__isnull=False)
+        AuditEvent.objects.filter(
+            actor=user,
+            action=AuditEvent.Action.VIEW,
+            patient__isnull=False,
+            object_type="patients.patient",
+        )
         .order_by("-at", "-id")
         .values_list("patient_id", flat=True)[:100]
     ):

@@ -784,7 +784,7 @@ def load_plans(
                 v2 = services.new_version(
                     actor=clinician,
                     plan=plan,
-                    reason="Review: first objective met; added a weekly family session.",
+                    reason="Review: first objective met; added a family session every other week.",
                 )
                 objective = Objective.objects.filter(goal__problem__version=v2).order_by("pk")[1]
                 services.save_intervention(

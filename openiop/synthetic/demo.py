@@ -22,6 +22,7 @@ from openiop.synthetic.clinical import (
     load_plans,
 )
 from openiop.synthetic.generate import generate_patients
+from openiop.synthetic.schedule import load_schedule
 
 ORGANIZATION = "Harborlight Recovery (demo)"
 DEMO_PASSWORD = "openiop-demo-2026"  # noqa: S105 - fictional demo accounts, printed on purpose
@@ -262,6 +263,7 @@ def load_demo() -> list[tuple[str, str, str]]:
         facility, episodes, [users["admissions@example.org"], users["admissions2@example.org"]], rng
     )
     load_plans(episodes, rng, password=DEMO_PASSWORD, supervisor=supervisor)
+    load_schedule(episodes, rng, director=users["director@example.org"])
     return [
         (s.role.label if isinstance(s.role, Role) else s.role, s.email, f"{s.first} {s.last}")
         for s in STAFF

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from openiop.accounts.models import Facility, User
 from openiop.accounts.roles import Role
+from openiop.audit.services import record_many
 from openiop.patients.models import Patient
 from openiop.patients.selectors import facility_census
 from tests.conftest import body, signed_in
@@ -90,6 +91,19 @@ def test_it_lists_the_charts_opened_recently_newest_first(
         clinician_client.get(f"/patients/{target.pk}/")
     recent = clinician_client.get("/").context["recent"]
     assert [p.pk for p in recent] == [patient.pk, second.pk]
+
+
+def test_a_list_that_audits_its_patients_opens_no_chart(
+    clinician: User, clinician_client: Client, facility: Facility, patient: Patient
+) -> None:
+    listed = PatientFactory.create(facility=facility, first_name="Lee", last_name="Listed")
+    CareTeamMemberFactory.create(patient=listed, user=clinician)
+    clinician_client.get(f"/patients/{patient.pk}/")
+    record_many(
+        [{"actor": clinician, "action": "view", "patient": listed.pk, "section": "dose report"}]
+    )
+    recent = clinician_client.get("/").context["recent"]
+    assert [p.pk for p in recent] == [patient.pk]
 
 
 def test_it_sends_the_auditor_straight_to_the_audit_trail(auditor_client: Client) -> None:

@@ -1,0 +1,39 @@
+"""The attendance panel on the home page: who has not come for a week, and how many
+were below the program's minimum last week (the user's caseload, or the facility for the
+clinical leads). Two queries, whatever the number of patients."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from openiop.accounts.models import Facility, User
+from openiop.core.home import HomePanel, register_home_panel
+from openiop.scheduling import rules, selectors
+
+SHOWN = 8
+
+
+@register_home_panel
+def attendance_watch(user: User, facility: Facility) -> HomePanel | None:
+    if not (user.is_clinical and user.can("scheduling.view_dose")):
+        return None
+    today = selectors.today_at(facility)
+    risk = selectors.at_risk(user, facility, today)
+    last_week = rules.week_start(today) - dt.timedelta(days=7)
+    below = sum(
+        1
+        for row in selectors.facility_week_dose(user, facility, last_week)
+        if row.status == rules.WeekStatus.BELOW
+    )
+    return HomePanel(
+        "scheduling/_home_panel.html",
+        {
+            "at_risk": risk[:SHOWN],
+            "more": max(len(risk) - SHOWN, 0),
+            "below": below,
+            "last_week": last_week,
+            "days": rules.AT_RISK_DAYS,
+            "caseload_only": not user.sees_whole_facility,
+        },
+        order=30,
+    )
