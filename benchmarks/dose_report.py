@@ -782,7 +782,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--experiment",
         nargs="+",
-        choices=["filtered_week"],
+        choices=sorted(EXPERIMENTS),
         help="monkeypatch a proposed fix in the worker (see benchmarks/README.md)",
     )
     parser.add_argument("--at-risk", action="store_true", help="also time selectors.at_risk")
