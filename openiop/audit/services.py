@@ -13,7 +13,7 @@ from openiop.audit.context import current_origin
 from openiop.audit.models import AuditEvent
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -30,7 +30,7 @@ def snapshot(instance: models.Model, fields: Iterable[str] | None = None) -> dic
         if fields is not None
         else [f.attname for f in instance._meta.concrete_fields if f.name != "id"]
     )
-    return {name: _plain(getattr(instance, name)) for name in names}
+    return {name: plain(getattr(instance, name)) for name in names}
 
 
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:

@@ -31,7 +31,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from openiop.accounts.models import Credential, Facility, Phase, Program, User
 from openiop.admissions.models import EpisodeOfCare
 from openiop.audit.models import AuditEvent
-from openiop.audit.services import diff, record, record_many, snapshot
+from openiop.audit.services import diff, plain, record, record_many, snapshot
 from openiop.patients.alerts import raise_alert
 from openiop.patients.models import ClinicalAlert, Patient, SupportContact
 from openiop.scheduling import rules
@@ -514,7 +514,7 @@ def end_schedule(*, actor: User, schedule: Schedule, last_date: dt.date, reason:
         facility_id=locked.facility_id,
         obj=locked,
         section="group schedule",
-        changes={"end_date": [_plain(before), _plain(last_date)]},
+        changes={"end_date": [plain(before), plain(last_date)]},
         reason=reason,
         detail={"sessions_removed": removed, "enrollments_ended": ended_ids},
     )
@@ -914,7 +914,7 @@ def end_enrollment(
         facility_id=enrollment.episode.facility_id,
         obj=locked,
         section="group enrollment",
-        changes={"end_date": [_plain(before), _plain(end_date)]},
+        changes={"end_date": [plain(before), plain(end_date)]},
         reason=reason.strip(),
     )
     return locked
@@ -1334,13 +1334,13 @@ def save_group_attendance(
                     "facility_id": locked.facility_id,
                     "obj": None,
                     "section": "attendance",
-                    "changes": {k: [None, _plain(v)] for k, v in values.items()},
+                    "changes": {k: [None, plain(v)] for k, v in values.items()},
                     "detail": {"session": locked.pk},
                 }
             )
             continue
         before = {k: getattr(row, k) for k in values}
-        changes = {k: [_plain(before[k]), _plain(v)] for k, v in values.items() if before[k] != v}
+        changes = {k: [plain(before[k]), plain(v)] for k, v in values.items() if before[k] != v}
         if not changes:
             continue
         for k, v in values.items():
@@ -1385,12 +1385,6 @@ def save_group_attendance(
             actor=actor,
         )
     return [*create, *update]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dt.time | dt.date):
-        return value.isoformat()
-    return value
 
 
 @transaction.atomic
