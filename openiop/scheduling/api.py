@@ -21,7 +21,7 @@ pages.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from decimal import Decimal
 from operator import attrgetter
@@ -648,7 +648,11 @@ class AppointmentInputSerializer(serializers.Serializer):
     staff = _id()
     day = serializers.DateField(required=False, allow_null=True)
     start = serializers.TimeField(required=False, allow_null=True, help_text="Local time.")
-    minutes = serializers.IntegerField(help_text="5 to 480.")
+    minutes = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text=f"5 to 480. Default: the usual length ({rules.USUAL_APPOINTMENT_TEXT}).",
+    )
     room = _id()
     telehealth = serializers.BooleanField(required=False, default=False)
     participants = serializers.ListField(
@@ -1231,79 +1235,92 @@ class GroupSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Wee
             )
         return self._only(queryset, facility="facility_id", group="group_id")
 
-    def _reason(self, request: Request) -> str:
-        params = SessionReasonSerializer(data=request.data)
+    def _change(
+        self,
+        request_serializer: type[serializers.Serializer],
+        apply: Callable[[User, Session, dict[str, Any]], object],
+    ) -> Response:
+        """One exception to the rule: the session in scope, the body checked (400 with
+        field errors), the service applied (it keeps the reason and audits), the session
+        with its changes answered."""
+        session = self.get_object()
+        params = request_serializer(data=self.request.data)
         params.is_valid(raise_exception=True)
-        return str(params.validated_data["reason"])
+        apply(self._user(), session, dict(params.validated_data))
+        return _session_response(session)
 
     @_session_change(SessionReasonSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         """Cancel this one session (a holiday, say), with the reason."""
-        session = self.get_object()
-        services.cancel_session(actor=self._user(), session=session, reason=self._reason(request))
-        return _session_response(session)
+        return self._change(
+            SessionReasonSerializer,
+            lambda actor, session, data: services.cancel_session(
+                actor=actor, session=session, reason=data["reason"]
+            ),
+        )
 
     @_session_change(SessionReasonSerializer)
     @action(detail=True, methods=["post"])
     def restore(self, request: Request, pk: str | None = None) -> Response:
         """Undo a cancellation (refused if the room or a facilitator is now taken)."""
-        session = self.get_object()
-        services.restore_session(actor=self._user(), session=session, reason=self._reason(request))
-        return _session_response(session)
+        return self._change(
+            SessionReasonSerializer,
+            lambda actor, session, data: services.restore_session(
+                actor=actor, session=session, reason=data["reason"]
+            ),
+        )
 
     @_session_change(SessionMoveSerializer)
     @action(detail=True, methods=["post"])
     def move(self, request: Request, pk: str | None = None) -> Response:
         """Move this session to another day or time; the rule is untouched."""
-        session = self.get_object()
-        params = SessionMoveSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        services.move_session(actor=self._user(), session=session, **params.validated_data)
-        return _session_response(session)
+        return self._change(
+            SessionMoveSerializer,
+            lambda actor, session, data: services.move_session(
+                actor=actor, session=session, **data
+            ),
+        )
 
     @_session_change(SessionSubstituteSerializer)
     @action(detail=True, methods=["post"])
     def substitute(self, request: Request, pk: str | None = None) -> Response:
         """Someone else runs this session."""
-        session = self.get_object()
-        params = SessionSubstituteSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        data = params.validated_data
-        person = _row(User.objects.all(), data["facilitator"], "facilitator", _STAFF)
-        services.substitute_facilitator(
-            actor=self._user(), session=session, facilitator=person, reason=data["reason"]
+        return self._change(
+            SessionSubstituteSerializer,
+            lambda actor, session, data: services.substitute_facilitator(
+                actor=actor,
+                session=session,
+                facilitator=_row(User.objects.all(), data["facilitator"], "facilitator", _STAFF),
+                reason=data["reason"],
+            ),
         )
-        return _session_response(session)
 
     @_session_change(SessionRoomSerializer)
     @action(detail=True, methods=["post"])
     def room(self, request: Request, pk: str | None = None) -> Response:
         """Another room (or telehealth) for this session."""
-        session = self.get_object()
-        params = SessionRoomSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        data = params.validated_data
-        services.change_room(
-            actor=self._user(),
-            session=session,
-            room=_row(Room.objects.all(), data.get("room"), "room", _ROOM),
-            telehealth=data["telehealth"],
-            reason=data["reason"],
+        return self._change(
+            SessionRoomSerializer,
+            lambda actor, session, data: services.change_room(
+                actor=actor,
+                session=session,
+                room=_row(Room.objects.all(), data.get("room"), "room", _ROOM),
+                telehealth=data["telehealth"],
+                reason=data["reason"],
+            ),
         )
-        return _session_response(session)
 
     @_session_change(SessionTopicSerializer)
     @action(detail=True, methods=["post"])
     def topic(self, request: Request, pk: str | None = None) -> Response:
         """Set the session's topic."""
-        session = self.get_object()
-        params = SessionTopicSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        services.set_topic(
-            actor=self._user(), session=session, topic=params.validated_data["topic"]
+        return self._change(
+            SessionTopicSerializer,
+            lambda actor, session, data: services.set_topic(
+                actor=actor, session=session, topic=data["topic"]
+            ),
         )
-        return _session_response(session)
 
     @extend_schema(methods=["GET"], responses={200: GroupAttendanceSerializer})
     @extend_schema(
@@ -1549,7 +1566,7 @@ class AppointmentViewSet(mixins.RetrieveModelMixin, _PatientListViewSet):
             staff=_row(User.objects.all(), data.get("staff"), "staff", _STAFF),
             day=data.get("day"),
             start=data.get("start"),
-            minutes=data["minutes"],
+            minutes=data.get("minutes"),
             room=_row(Room.objects.all(), data.get("room"), "room", _ROOM),
             telehealth=data["telehealth"],
             participants=people,

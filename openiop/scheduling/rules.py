@@ -227,6 +227,25 @@ def minutes_text(minutes: int) -> str:
     return f"{h} h" if h else f"{m} min"
 
 
+# The usual length of each kind of appointment, used when no length is given.
+USUAL_APPOINTMENT_MINUTES = {
+    "individual": 50,
+    "family": 50,
+    "case_management": 30,
+    "medication": 30,
+    "drug_test": 15,
+}
+USUAL_APPOINTMENT_TEXT = (
+    "50 minutes for individual or family therapy, 30 for case management or medication "
+    "management, 15 for drug testing"
+)
+
+
+def appointment_minutes(kind: str, minutes: int | None) -> int:
+    """The length asked for, or the usual one for the kind (50 for an unknown kind)."""
+    return minutes if minutes is not None else USUAL_APPOINTMENT_MINUTES.get(kind, 50)
+
+
 # --- attendance ----------------------------------------------------------------------------------
 
 COUNTED = frozenset({"present", "late", "left_early"})

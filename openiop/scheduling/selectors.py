@@ -357,14 +357,20 @@ def upcoming_for_patient(patient: Patient, *, start: dt.datetime, end: dt.dateti
 
 
 def upcoming_for_staff(staff: User, *, start: dt.datetime, end: dt.datetime) -> list[Entry]:
-    sessions = _sessions_between(start, end).filter(Q(facilitator=staff) | Q(co_facilitator=staff))
+    """The staff member's groups and appointments in a window (ICS feed), each placed in
+    the day or night lane by its own facility's local time (staff may work at several)."""
+    sessions = (
+        _sessions_between(start, end)
+        .filter(Q(facilitator=staff) | Q(co_facilitator=staff))
+        .select_related("facility")
+    )
     appointments = (
         Appointment.objects.filter(staff=staff, starts_at__gte=start, starts_at__lt=end)
         .select_related("patient", "staff", "room", "facility")
         .order_by("starts_at")
     )
-    out = [_session_entry(s, dt.UTC) for s in sessions]
-    out += [_appointment_entry(a, dt.UTC, named=False) for a in appointments]
+    out = [_session_entry(s, s.facility.zone) for s in sessions]
+    out += [_appointment_entry(a, a.facility.zone, named=False) for a in appointments]
     return sorted(out, key=lambda e: e.starts_at)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Q, Sum, Value, Window
+from django.db.models import Count, F, Q, Sum, Value, Window
 from django.db.models.functions import Greatest, RowNumber
 from django.urls import reverse
 from django.utils import timezone
@@ -752,94 +752,131 @@ def check_enrollment(
 ) -> EnrollmentCheck:
     """Eligibility (refused with the reason), capacity and clashes (refused), phase and
     track (warnings), for enrolling this episode on this schedule from this day."""
-    check = EnrollmentCheck(capacity=schedule.group.capacity)
-    group = schedule.group
+    return check_enrollments(episode, [schedule], start_date)[schedule.pk]
+
+
+def check_enrollments(
+    episode: EpisodeOfCare, schedules: Sequence[Schedule], start_date: dt.date | None
+) -> dict[int, EnrollmentCheck]:
+    """``check_enrollment`` for every group the patient could join, by schedule id, in a
+    constant number of queries whatever the number of groups (the enroll page checks all
+    of them). The schedules come with their group, its phases and their track loaded."""
+    checks = {s.pk: EnrollmentCheck(capacity=s.group.capacity) for s in schedules}
     if not episode.is_open:
-        check.errors["episode"] = "The patient is not in treatment (the episode is closed)."
-        return check
-    if group.program_id != episode.program_id:
-        check.errors["schedule"] = "This group belongs to another program."
-        return check
+        for check in checks.values():
+            check.errors["episode"] = "The patient is not in treatment (the episode is closed)."
+        return checks
     if start_date is None:
-        check.errors["start_date"] = "Say from which day the patient joins."
-        return check
-    if start_date < episode.admission_date:
-        check.errors["start_date"] = "The patient cannot join before their admission date."
-    if schedule.end_date and start_date > schedule.end_date:
-        check.errors["start_date"] = "The group has stopped by then."
-    reason = rules.eligibility_error(group.specialty, person_of(episode.patient))
-    if reason:
-        check.errors["schedule"] = reason
-        return check
-    if (
-        Enrollment.objects.filter(episode=episode, schedule=schedule)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=start_date))
-        .exists()
-    ):
-        check.errors["schedule"] = "The patient is already on this group's roster."
-        return check
-    on_day = (
-        Enrollment.objects.filter(schedule=schedule, start_date__lte=start_date)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=start_date))
-        .count()
+        for check in checks.values():
+            check.errors["start_date"] = "Say from which day the patient joins."
+        return checks
+    person = person_of(episode.patient)
+    open_to_them: list[Schedule] = []
+    for schedule in schedules:
+        check = checks[schedule.pk]
+        if schedule.group.program_id != episode.program_id:
+            check.errors["schedule"] = "This group belongs to another program."
+            continue
+        if start_date < episode.admission_date:
+            check.errors["start_date"] = "The patient cannot join before their admission date."
+        if schedule.end_date and start_date > schedule.end_date:
+            check.errors["start_date"] = "The group has stopped by then."
+        reason = rules.eligibility_error(schedule.group.specialty, person)
+        if reason:
+            check.errors["schedule"] = reason
+            continue
+        open_to_them.append(schedule)
+    if not open_to_them:
+        return checks
+    ids = [s.pk for s in open_to_them]
+    still_on = Q(end_date__isnull=True) | Q(end_date__gte=start_date)
+    on_roster = set(
+        Enrollment.objects.filter(episode=episode, schedule_id__in=ids)
+        .filter(still_on)
+        .values_list("schedule_id", flat=True)
     )
-    later = Enrollment.objects.filter(
-        schedule=schedule, start_date__gt=start_date, end_date__isnull=True
-    ).count()
-    check.enrolled_on_day = on_day + later
-    if check.enrolled_on_day >= group.capacity:
-        people = "person" if group.capacity == 1 else "people"
-        check.errors["schedule"] = (
-            f"{group.name} is full ({group.capacity} {people}). Choose another time, or ask "
-            "the clinical director to raise its capacity."
+    # Everyone on the roster that day, and everyone who joins later and stays.
+    taken = dict(
+        Enrollment.objects.filter(schedule_id__in=ids)
+        .filter(
+            (Q(start_date__lte=start_date) & still_on)
+            | Q(start_date__gt=start_date, end_date__isnull=True)
         )
-    clash = _enrollment_clash(episode, schedule, start_date)
-    if clash:
-        check.errors["schedule"] = clash
-    phase_ids = [p.pk for p in group.phases.all()]
-    names = " or ".join(p.name for p in group.phases.all())
-    warning = rules.phase_warning(phase_ids, episode.phase_id, names)
-    if warning:
-        check.warnings.append(warning)
-    track = rules.track_warning(
-        schedule.track.name if schedule.track else None,
-        episode.track.name if episode.track else None,
+        .values("schedule_id")
+        .annotate(n=Count("pk"))
+        .values_list("schedule_id", "n")
     )
-    if track:
-        check.warnings.append(track)
-    return check
+    clashes = _enrollment_clashes(episode, open_to_them, start_date)
+    for schedule in open_to_them:
+        check = checks[schedule.pk]
+        group = schedule.group
+        if schedule.pk in on_roster:
+            check.errors["schedule"] = "The patient is already on this group's roster."
+            continue
+        check.enrolled_on_day = taken.get(schedule.pk, 0)
+        if check.enrolled_on_day >= group.capacity:
+            people = "person" if group.capacity == 1 else "people"
+            check.errors["schedule"] = (
+                f"{group.name} is full ({group.capacity} {people}). Choose another time, or "
+                "ask the clinical director to raise its capacity."
+            )
+        if schedule.pk in clashes:
+            check.errors["schedule"] = clashes[schedule.pk]
+        phases = list(group.phases.all())
+        warning = rules.phase_warning(
+            [p.pk for p in phases], episode.phase_id, " or ".join(p.name for p in phases)
+        )
+        if warning:
+            check.warnings.append(warning)
+        track = rules.track_warning(
+            schedule.track.name if schedule.track else None,
+            episode.track.name if episode.track else None,
+        )
+        if track:
+            check.warnings.append(track)
+    return checks
 
 
-def _enrollment_clash(episode: EpisodeOfCare, schedule: Schedule, start: dt.date) -> str | None:
-    """A group of the patient's at the same time as one of this schedule's sessions."""
-    theirs = Enrollment.objects.filter(episode=episode).filter(
-        Q(end_date__isnull=True) | Q(end_date__gte=start)
-    )
+def _enrollment_clashes(
+    episode: EpisodeOfCare, schedules: Sequence[Schedule], start: dt.date
+) -> dict[int, str]:
+    """By schedule id: a group of the patient's at the same time as one of that schedule's
+    sessions in the four weeks from ``start`` (two queries for all the schedules)."""
     horizon = start + dt.timedelta(days=28)
     mine = list(
         Session.objects.filter(
-            schedule=schedule, service_date__gte=start, service_date__lte=horizon
+            schedule__in=schedules, service_date__gte=start, service_date__lte=horizon
         ).exclude(status=Session.Status.CANCELLED)
     )
     if not mine:
-        return None
-    others = (
+        return {}
+    theirs = Enrollment.objects.filter(episode=episode).filter(
+        Q(end_date__isnull=True) | Q(end_date__gte=start)
+    )
+    others = list(
         Session.objects.filter(
             schedule__in=theirs.values("schedule_id"),
             starts_at__lt=max(s.ends_at for s in mine),
             ends_at__gt=min(s.starts_at for s in mine),
         )
         .exclude(status=Session.Status.CANCELLED)
-        .select_related("group")
+        .select_related("group", "facility")
+        .order_by("starts_at")
     )
-    for other in others:
-        for s in mine:
-            if rules.overlaps((s.starts_at, s.ends_at), (other.starts_at, other.ends_at)):
-                return (
+    found: dict[int, str] = {}
+    for s in mine:
+        if s.schedule_id in found:
+            continue
+        for other in others:
+            if other.schedule_id != s.schedule_id and rules.overlaps(
+                (s.starts_at, s.ends_at), (other.starts_at, other.ends_at)
+            ):
+                found[s.schedule_id] = (
                     f"The patient is already in {other.group.name} at that time "
-                    f"({_when(other.starts_at, schedule.facility)})."
+                    f"({_when(other.starts_at, other.facility)})."
                 )
-    return None
+                break
+    return found
 
 
 @transaction.atomic
@@ -932,12 +969,14 @@ def book_appointment(
     staff: User | None,
     day: dt.date | None,
     start: dt.time | None,
-    minutes: int,
+    minutes: int | None = None,
     room: Room | None = None,
     telehealth: bool = False,
     participants: Iterable[SupportContact] = (),
 ) -> Appointment:
-    """An individual, family, case-management, medication or drug-testing appointment."""
+    """An individual, family, case-management, medication or drug-testing appointment,
+    the usual length for its kind when ``minutes`` is not given."""
+    minutes = rules.appointment_minutes(kind, minutes)
     _need(actor, "scheduling.change_appointment", "Only the clinical team and the front desk book.")
     facility = episode.facility
     _at_facility(actor, facility.pk)
@@ -1503,12 +1542,14 @@ def refresh_dose(days: Iterable[tuple[int, int, int, dt.date]]) -> int:
 
 
 def check_unexcused_streaks(episodes: Sequence[EpisodeOfCare], *, actor: User | None) -> int:
-    """Two unexcused absences in a row alert the primary clinician (once per streak)."""
+    """Two unexcused absences in a row alert the primary clinician. While that alert is
+    open nothing more is raised; once it is acknowledged, only a NEW unexcused absence that
+    keeps the streak going alerts again (a correction elsewhere in the history does not)."""
     if not episodes:
         return 0
     ids = [e.pk for e in episodes]
     recent: dict[int, list[str]] = defaultdict(list)
-    last_id: dict[int, int] = {}
+    last_id: dict[int, int] = {}  # the latest unexcused absence of each episode
     # The last 10 rows of EACH episode (a window per episode): a slice over all of them
     # let one patient's long history crowd the others out of the same group save.
     for row in (
@@ -1526,20 +1567,28 @@ def check_unexcused_streaks(episodes: Sequence[EpisodeOfCare], *, actor: User | 
     ):
         if len(recent[row["episode_id"]]) < 10:
             recent[row["episode_id"]].append(row["status"])
-            last_id.setdefault(row["episode_id"], row["id"])
-    open_alerts = set(
-        ClinicalAlert.objects.filter(
-            source_type=UNEXCUSED_SOURCE,
-            acknowledged_at__isnull=True,
-            patient_id__in=[e.patient_id for e in episodes],
-        ).values_list("patient_id", flat=True)
-    )
+            if row["status"] == Attendance.Status.UNEXCUSED:
+                last_id.setdefault(row["episode_id"], row["id"])
+    open_alerts: set[int] = set()
+    alerted: set[str] = set()  # absences an alert was already raised for
+    for patient_id, source_id, acknowledged in ClinicalAlert.objects.filter(
+        Q(acknowledged_at__isnull=True) | Q(source_id__in=[str(i) for i in last_id.values()]),
+        source_type=UNEXCUSED_SOURCE,
+        patient_id__in=[e.patient_id for e in episodes],
+    ).values_list("patient_id", "source_id", "acknowledged_at"):
+        alerted.add(source_id)
+        if acknowledged is None:
+            open_alerts.add(patient_id)
     raised = 0
     for episode in EpisodeOfCare.objects.filter(pk__in=ids).select_related(
         "patient__facility", "primary_clinician"
     ):
         streak = rules.unexcused_streak(recent[episode.pk])
-        if streak < rules.UNEXCUSED_IN_A_ROW or episode.patient_id in open_alerts:
+        if (
+            streak < rules.UNEXCUSED_IN_A_ROW
+            or episode.patient_id in open_alerts
+            or str(last_id[episode.pk]) in alerted
+        ):
             continue
         raise_alert(
             patient=episode.patient,

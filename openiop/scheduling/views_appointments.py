@@ -31,7 +31,7 @@ from openiop.patients.chart import chart_context
 from openiop.patients.models import Patient, SupportContact
 from openiop.patients.selectors import ChartAccess, chart_access
 from openiop.plans.forms import StaffChoiceField, apply_errors
-from openiop.scheduling import selectors, services
+from openiop.scheduling import rules, selectors, services
 from openiop.scheduling.forms_attendance import TimeInput
 from openiop.scheduling.models import Appointment, Attendance, Room
 
@@ -41,14 +41,6 @@ RECORD = "scheduling.change_attendance"
 READ = "scheduling.view_schedule"
 REFUSED_BOOK = "Only the clinical team and the front desk book appointments."
 REFUSED_RECORD = "Only the clinical team and the front desk record attendance."
-# The usual length of each kind, used when the length is left blank.
-DEFAULT_MINUTES = {
-    Appointment.Kind.INDIVIDUAL: 50,
-    Appointment.Kind.FAMILY: 50,
-    Appointment.Kind.CASE_MANAGEMENT: 30,
-    Appointment.Kind.MEDICATION: 30,
-    Appointment.Kind.DRUG_TEST: 15,
-}
 CLOSING = [
     (Attendance.Status.PRESENT, "Present"),
     (Attendance.Status.LATE, "Late"),
@@ -98,8 +90,7 @@ class BookForm(forms.Form):
         required=False,
         min_value=5,
         max_value=480,
-        help_text="Leave blank for the usual: 50 minutes for individual or family therapy, "
-        "30 for case management or medication management, 15 for drug testing.",
+        help_text=f"Leave blank for the usual: {rules.USUAL_APPOINTMENT_TEXT}.",
     )
     room = forms.ModelChoiceField(
         label="Room", queryset=Room.objects.none(), required=False, empty_label="No room"
@@ -128,12 +119,6 @@ class BookForm(forms.Form):
         self.fields["participants"].queryset = contacts  # type: ignore[attr-defined]
         if not contacts.exists():
             del self.fields["participants"]
-
-    def length(self) -> int:
-        minutes = self.cleaned_data.get("minutes")
-        if minutes:
-            return int(minutes)
-        return DEFAULT_MINUTES.get(self.cleaned_data["kind"], 50)
 
 
 class RescheduleForm(forms.Form):
@@ -250,7 +235,7 @@ def appointment_new(request: HttpRequest, pk: int) -> HttpResponse:
                 staff=data["staff"],
                 day=data["day"],
                 start=data["start"],
-                minutes=form.length(),
+                minutes=form.cleaned_data.get("minutes"),
                 room=data["room"],
                 telehealth=data["telehealth"],
                 participants=data.get("participants") or [],

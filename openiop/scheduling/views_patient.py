@@ -237,10 +237,8 @@ def enroll(request: HttpRequest, pk: int) -> HttpResponse:
     data = request.POST if request.method == "POST" else request.GET
     start = parse_date(data.get("start_date"), today)
     schedules = list(selectors.open_schedules_for(episode, start))
-    choices = [
-        Choice(s, services.check_enrollment(episode, s, start), repeats_text(s.rrule))
-        for s in schedules
-    ]
+    checks = services.check_enrollments(episode, schedules, start)
+    choices = [Choice(s, checks[s.pk], repeats_text(s.rrule)) for s in schedules]
     by_id = {c.schedule.pk: c for c in choices}
     chosen = by_id.get(parse_id(data.get("schedule")) or 0)
     form = EnrollForm(

@@ -13,6 +13,7 @@ from openiop.accounts.models import Facility, Program, User
 from openiop.accounts.roles import Role
 from openiop.admissions.models import EpisodeOfCare
 from openiop.notifications.models import Notification
+from openiop.patients.alerts import acknowledge_alert
 from openiop.patients.models import ClinicalAlert
 from openiop.scheduling import rules, selectors, services
 from openiop.scheduling.models import Attendance, Room, Schedule, Session
@@ -100,6 +101,29 @@ def test_it_alerts_the_primary_clinician_once_after_two_unexcused_absences_in_a_
     f.came(front_desk, f.session_on(mwf, FRIDAY), ep, status="unexcused")
     assert len(attendance_alerts(ep, services.UNEXCUSED_SOURCE)) == 1
     assert Notification.objects.count() == 1
+
+
+def test_after_the_alert_is_acknowledged_only_a_new_absence_alerts_again(
+    front_desk: User, clinician: User, mwf: Schedule, ep: EpisodeOfCare
+) -> None:
+    f.came(front_desk, f.session_on(mwf, MONDAY), ep, status="unexcused")
+    f.came(front_desk, f.session_on(mwf, WEDNESDAY), ep, status="unexcused")
+    [alert] = attendance_alerts(ep, services.UNEXCUSED_SOURCE)
+    acknowledge_alert(actor=clinician, alert=alert, action_taken="Called; car broke down.")
+
+    # The same streak looked at again (another save, a correction): nothing new.
+    assert services.check_unexcused_streaks([ep], actor=front_desk) == 0
+    f.came(front_desk, f.session_on(mwf, WEDNESDAY), ep, status="unexcused", note="No call.")
+    assert len(attendance_alerts(ep, services.UNEXCUSED_SOURCE)) == 1
+
+    # Another unexcused absence after the clinician has acted: they hear about it again.
+    f.came(front_desk, f.session_on(mwf, FRIDAY), ep, status="unexcused")
+    alerts = attendance_alerts(ep, services.UNEXCUSED_SOURCE)
+    assert sorted(a.message for a in alerts) == [
+        "2 unexcused absences in a row.",
+        "3 unexcused absences in a row.",
+    ]
+    assert Notification.objects.filter(recipient=clinician).count() == 2
 
 
 def test_a_cancelled_session_in_between_does_not_break_the_streak(

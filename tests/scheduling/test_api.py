@@ -403,6 +403,11 @@ def test_appointments_are_booked_moved_cancelled_and_closed(
     assert "Double-booked" in as_json(clash)["non_field_errors"][0]
     bad = post(client, "appointments/", {**body, "kind": "massage", "minutes": 0})
     assert bad.status_code == 400 and {"kind", "minutes"} <= set(as_json(bad))
+    usual = {k: v for k, v in body.items() if k != "minutes"}
+    test = post(client, "appointments/", {**usual, "kind": "drug_test", "start": "16:00"})
+    assert test.status_code == 201, test.content
+    made = Appointment.objects.get(pk=as_json(test)["id"])
+    assert made.ends_at - made.starts_at == dt.timedelta(minutes=15)  # the usual length
 
     moved = post(
         client,

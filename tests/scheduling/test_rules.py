@@ -548,3 +548,20 @@ def test_unexcused_streak(latest_first: list[str], streak: int) -> None:
 )
 def test_is_at_risk(since: int | None, in_treatment: int, risk: bool) -> None:
     assert rules.is_at_risk(since, in_treatment) is risk
+
+
+@pytest.mark.parametrize(
+    ("kind", "asked", "minutes"),
+    [
+        ("individual", None, 50),
+        ("family", None, 50),
+        ("case_management", None, 30),
+        ("medication", None, 30),
+        ("drug_test", None, 15),
+        ("drug_test", 20, 20),  # what was asked wins
+        ("individual", 0, 0),  # zero is kept, so the service refuses it
+        ("unknown", None, 50),
+    ],
+)
+def test_appointment_minutes(kind: str, asked: int | None, minutes: int) -> None:
+    assert rules.appointment_minutes(kind, asked) == minutes

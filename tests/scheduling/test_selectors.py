@@ -248,6 +248,23 @@ def test_the_week_has_day_and_night_lanes(
     assert monday.day[0].where == "Room A" and monday.day[0].detail == "0 on the roster"
 
 
+def test_a_staff_feed_places_an_untracked_evening_group_in_the_night_lane(
+    director: User, facility: Facility, program: Program, mwf: Schedule, clinician: User
+) -> None:
+    """By the facility's clock (18:00 in Los Angeles is 02:00 UTC the next morning)."""
+    late = f.schedule(
+        director,
+        f.group(director, program, "Family education", duration_minutes=60),
+        clinician,
+        rrule="FREQ=WEEKLY;BYDAY=TU",
+        start_time=dt.time(18, 0),
+    )
+    start = dt.datetime.combine(MONDAY, dt.time(0), tzinfo=facility.zone)
+    entries = selectors.upcoming_for_staff(clinician, start=start, end=start + dt.timedelta(7))
+    lanes = {(e.session.schedule_id, e.lane) for e in entries if e.session}
+    assert lanes == {(mwf.pk, "day"), (late.pk, "night")}
+
+
 def test_a_patients_week_shows_their_groups_from_the_day_they_joined(
     director: User,
     front_desk: User,

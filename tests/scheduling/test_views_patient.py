@@ -199,6 +199,39 @@ def test_the_enroll_page_lists_groups_and_who_may_join(
     assert "needs the patient&#x27;s veteran status recorded" in page
 
 
+def test_the_enroll_page_costs_the_same_queries_for_2_or_8_groups(
+    clinician: User, director: User, program: Program, episode: EpisodeOfCare
+) -> None:
+    """Every group is checked (eligibility, roster, capacity, clashes) in one pass."""
+    slots = [(day, hour) for hour in (8, 10) for day in ("MO", "TU", "WE", "TH")]
+
+    def add(n: int) -> Schedule:
+        day, hour = slots[n]
+        extra = {"specialty": "veterans"} if n % 2 else {}
+        kind = group(director, program, f"Group {n}", duration_minutes=60, **extra)
+        return schedule(
+            director, kind, clinician, rrule=f"FREQ=WEEKLY;BYDAY={day}", start_time=dt.time(hour)
+        )
+
+    made = [add(n) for n in range(2)]
+    services.enroll(actor=clinician, episode=episode, schedule=made[0], start_date=MONDAY)
+    client = signed_in(clinician)
+    page_url = url("enroll", episode.patient) + f"?start_date={WEEK}&schedule={made[0].pk}"
+    client.get(page_url)  # warm the session
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(page_url).status_code == 200
+        return len(queries)
+
+    few = count()
+    made += [add(n) for n in range(2, 8)]
+    page = body(client.get(page_url))
+    assert "Group 7" in page and "already on this group" in page
+    assert "needs the patient&#x27;s veteran status recorded" in page
+    assert count() == few
+
+
 def test_enrollment_in_a_veterans_group_is_refused_with_the_reason(
     clinician: User, director: User, program: Program, episode: EpisodeOfCare
 ) -> None:
