@@ -5,10 +5,11 @@
         [--repeat 100] [--weeks 52]
 
 For every (database, size) the script starts a fresh database and runs itself again in a
-subprocess (``--worker``), because Django settings are process-global. The worker migrates,
-creates an organization, a facility, an adult IOP program (3 h a day, 3 days and 9 h a week,
-at most 19 h) with day and evening tracks, a clinical director, 20 clinicians and ``size``
-synthetic patients, each with an open episode admitted ``--weeks`` weeks ago.
+subprocess (``--worker``, see ``harness.run_parent``), because Django settings are
+process-global. The worker migrates, creates an organization, a facility, an adult IOP
+program (3 h a day, 3 days and 9 h a week, at most 19 h) with day and evening tracks, a
+clinical director, 20 clinicians and ``size`` synthetic patients, each with an open episode
+admitted ``--weeks`` weeks ago.
 
 The patients are in cohorts of 12 (a group's default capacity). A cohort meets on the day
 track (9:00 and 10:45) or the evening track (18:00 and 19:45), two 90-minute groups a day,
@@ -31,7 +32,8 @@ It then measures, after 3 warm-up calls (``--repeat`` calls each):
   every save changes all 12 rows.
 
 p50/p95/max server time (``time.perf_counter`` around the call) and SQL queries per call
-(``CaptureQueriesContext``; the idle-timeout session save is not counted). The summary checks
+(``CaptureQueriesContext``; the idle-timeout session save is not counted), by
+``harness.measure``. The summary checks
 the targets (report p95 < 200 ms, save p95 < 100 ms) and whether each scenario's query count
 is the same at every size.
 """
@@ -42,19 +44,15 @@ import argparse
 import contextlib
 import datetime as dt
 import json
-import os
 import random
-import subprocess
 import sys
-import tempfile
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/")
+import harness
+
 PG_DB_NAME = "openiop_bench_dose"
 SEED = 20260501
 COHORT = 12
@@ -70,163 +68,19 @@ SCENARIO_TITLES = {
 }
 
 
-def percentile(values: list[float], pct: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * pct / 100.0
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-def fmt_range(lo: int, hi: int) -> str:
-    return str(lo) if lo == hi else f"{lo}-{hi}"
-
-
-def table(headers: list[str], rows: list[list[Any]]) -> str:
-    cells = [[str(c) for c in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-
-    def line(values: list[str]) -> str:
-        return "  ".join(
-            v.ljust(widths[i]) if i in (0, 2) else v.rjust(widths[i]) for i, v in enumerate(values)
-        ).rstrip()
-
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in cells)])
-
-
 # --------------------------------------------------------------------------------------
-# Parent: one fresh database and one worker subprocess per (database, size)
+# Parent: one fresh database and one worker subprocess per (database, size), in harness
 # --------------------------------------------------------------------------------------
-
-
-def _pg_url_for(base: str, dbname: str) -> str:
-    return base.rstrip("/") + "/" + dbname
-
-
-def postgres_problem(base_url: str) -> str | None:
-    try:
-        import psycopg
-    except ImportError as exc:  # pragma: no cover
-        return f"psycopg is not installed ({exc})"
-    try:
-        with psycopg.connect(_pg_url_for(base_url, "postgres"), connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error as exc:
-        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return None
-
-
-@contextlib.contextmanager
-def fresh_database(kind: str, args: argparse.Namespace) -> Iterator[str]:
-    if kind == "sqlite":
-        folder = Path(tempfile.mkdtemp(prefix="openiop-bench-dose-"))
-        path = folder / "dose.sqlite3"
-        try:
-            yield f"sqlite:///{path}"
-        finally:
-            if args.keep:
-                print(f"(kept {path})")
-            else:
-                for leftover in folder.glob("*"):
-                    leftover.unlink()
-                folder.rmdir()
-        return
-    import psycopg
-    from psycopg import sql
-
-    admin_url = _pg_url_for(args.pg_url, "postgres")
-
-    def drop() -> None:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(PG_DB_NAME)
-                )
-            )
-
-    drop()
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(PG_DB_NAME)))
-    try:
-        yield _pg_url_for(args.pg_url, PG_DB_NAME)
-    finally:
-        if args.keep:
-            print(f"(kept database {PG_DB_NAME})")
-        else:
-            drop()
 
 
 def run_parent(args: argparse.Namespace) -> int:
-    started = time.perf_counter()
-    print(
-        f"OpenIOP dose report benchmark — {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, "
-        f"{os.cpu_count()} CPU(s), python {sys.version.split()[0]}"
-    )
+    print(harness.banner("dose report benchmark"))
     print(
         f"databases={args.databases} sizes={args.sizes} weeks={args.weeks} repeat={args.repeat} "
         f"experiments={args.experiment or []}"
     )
-    results: list[dict[str, Any]] = []
-    skipped: dict[str, str] = {}
-    for kind in args.databases:
-        if kind == "postgres":
-            problem = postgres_problem(args.pg_url)
-            if problem:
-                print(f"\nSKIPPED postgres: no PostgreSQL answers at {args.pg_url} ({problem})")
-                skipped[kind] = problem
-                continue
-        for size in args.sizes:
-            with (
-                fresh_database(kind, args) as url,
-                tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out,
-            ):
-                env = dict(os.environ)
-                env.update(
-                    DATABASE_URL=url,
-                    OPENIOP_TESTING="true",
-                    OPENIOP_REQUIRE_MFA="false",
-                    DJANGO_SETTINGS_MODULE="config.settings",
-                    PYTHONUNBUFFERED="1",
-                )
-                env.pop("PYTEST_VERSION", None)
-                cmd = [
-                    sys.executable,
-                    str(Path(__file__).resolve()),
-                    "--worker",
-                    "--database",
-                    kind,
-                    "--size",
-                    str(size),
-                    "--weeks",
-                    str(args.weeks),
-                    "--repeat",
-                    str(args.repeat),
-                    "--json-out",
-                    out.name,
-                ]
-                if args.explain:
-                    cmd.append("--explain")
-                if args.at_risk:
-                    cmd.append("--at-risk")
-                if args.experiment:
-                    cmd += ["--experiment", *args.experiment]
-                print(f"\n=== {kind}, {size} patients ".ljust(78, "="), flush=True)
-                proc = subprocess.run(cmd, env=env, cwd=ROOT, check=False)  # noqa: S603
-                if proc.returncode != 0:
-                    print(f"FAILED: worker for {kind}/{size} exited {proc.returncode}")
-                    results.append({"database": kind, "size": size, "failed": proc.returncode})
-                else:
-                    results.append(json.loads(Path(out.name).read_text()))
-                Path(out.name).unlink(missing_ok=True)
-    print_summary(results, skipped)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
-        print(f"\n(results written to {args.json})")
-    print(f"\ntotal wall time {time.perf_counter() - started:.0f} s")
-    return 1 if any("failed" in r for r in results) else 0
+    options = ["weeks", "repeat", "explain", "at_risk", "experiment"]
+    return harness.run_parent(args, __file__, PG_DB_NAME, options, print_summary)
 
 
 def print_summary(results: list[dict[str, Any]], skipped: dict[str, str]) -> None:
@@ -245,10 +99,8 @@ def print_summary(results: list[dict[str, Any]], skipped: dict[str, str]) -> Non
                     f"{r['size']:,}",
                     SCENARIO_TITLES[name],
                     f"{r['attendance']:,}",
-                    f"{s['p50']:.1f}",
-                    f"{s['p95']:.1f}",
-                    f"{s['max']:.1f}",
-                    fmt_range(s["q_min"], s["q_max"]),
+                    *harness.ms_cells(s),
+                    harness.fmt_range(s["q_min"], s["q_max"]),
                     verdict,
                 ]
             )
@@ -264,20 +116,10 @@ def print_summary(results: list[dict[str, Any]], skipped: dict[str, str]) -> Non
             "queries",
             "target",
         ]
-        print(table(headers, rows))
-    by_db: dict[str, dict[str, set[int]]] = {}
-    for r in results:
-        if "failed" in r:
-            continue
-        for name, s in r["scenarios"].items():
-            by_db.setdefault(r["database"], {}).setdefault(name, set()).add(s["q_mode"])
-    for db, scenarios in by_db.items():
-        for name, modes in scenarios.items():
-            verdict = "constant" if len(modes) == 1 else "GROWS"
-            print(
-                f"{db}: {SCENARIO_TITLES[name]}: queries {verdict} "
-                f"({', '.join(str(m) for m in sorted(modes))}) across sizes"
-            )
+        print(harness.table(headers, rows, left={0, 2}))
+    harness.print_query_counts(
+        ((r["database"], r["scenarios"]) for r in results if "failed" not in r), SCENARIO_TITLES
+    )
     for kind, why in skipped.items():
         print(f"{kind}: SKIPPED ({why})")
 
@@ -285,18 +127,6 @@ def print_summary(results: list[dict[str, Any]], skipped: dict[str, str]) -> Non
 # --------------------------------------------------------------------------------------
 # Worker: runs inside one process per (database, size) with DATABASE_URL already set
 # --------------------------------------------------------------------------------------
-
-SESSION_WRITE = ('UPDATE "django_session"', "BEGIN", "COMMIT")
-
-
-def _setup_django() -> None:
-    sys.path.insert(0, str(ROOT))
-    import warnings
-
-    import django
-
-    warnings.filterwarnings("ignore", message="No directory at")
-    django.setup()
 
 
 def _world(size: int, weeks: int) -> dict[str, Any]:
@@ -595,56 +425,8 @@ def _build_year(world: dict[str, Any]) -> dict[str, Any]:
     return {"attendance": made, "dose_days": days, "sessions": len(sessions), "plans": plans}
 
 
-def _analyze() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("VACUUM ANALYZE")
-        else:
-            cursor.execute("ANALYZE")
-
-
 def _measure(name: str, call: Callable[[], Any], repeat: int, http: bool) -> dict[str, Any]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    for _ in range(3):
-        response = call()
-        if http and response.status_code != 200:
-            raise SystemExit(f"{name}: answered {response.status_code}, not 200 — stopping.")
-    ms: list[float] = []
-    queries: list[int] = []
-    slowest: list[tuple[float, str]] = []
-    for _ in range(repeat):
-        with CaptureQueriesContext(connection) as ctx:
-            t0 = time.perf_counter()
-            response = call()
-            ms.append((time.perf_counter() - t0) * 1000)
-        if http and response.status_code != 200:
-            raise SystemExit(f"{name}: answered {response.status_code}, not 200 — stopping.")
-        captured = [q for q in ctx.captured_queries if not q["sql"].startswith(SESSION_WRITE)]
-        queries.append(len(captured))
-        slowest = sorted(
-            [*slowest, *((float(q["time"]) * 1000, q["sql"]) for q in captured)], reverse=True
-        )[:3]
-    summary: dict[str, Any] = {
-        "n": repeat,
-        "p50": percentile(ms, 50),
-        "p95": percentile(ms, 95),
-        "max": max(ms),
-        "q_min": min(queries),
-        "q_max": max(queries),
-        "q_mode": Counter(queries).most_common(1)[0][0],
-        "slowest_sql": [{"ms": round(t, 2), "sql": s[:3000]} for t, s in slowest],
-    }
-    print(
-        f"  {SCENARIO_TITLES[name]}: p50 {summary['p50']:.1f} ms  p95 {summary['p95']:.1f} ms  "
-        f"max {summary['max']:.1f} ms  queries {fmt_range(summary['q_min'], summary['q_max'])}  "
-        f"(slowest statement {slowest[0][0]:.1f} ms)",
-        flush=True,
-    )
-    return summary
+    return harness.measure(name, call, repeat, title=SCENARIO_TITLES[name], http=http, slowest=3)
 
 
 def _explain(sql: str) -> None:
@@ -664,23 +446,19 @@ EXPERIMENTS: dict[str, Callable[[], str]] = {}
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    _setup_django()
+    harness.setup_django()
     for name in args.experiment or []:
         print(f"experiment {name}: {EXPERIMENTS[name]()}", flush=True)
-    from django.core.management import call_command
-    from django.db import connection
     from django.test import Client
     from django.urls import NoReverseMatch, reverse
 
     from openiop.scheduling import rules, selectors, services
     from openiop.scheduling.models import Attendance, Session
 
-    t0 = time.perf_counter()
-    call_command("migrate", verbosity=0)
-    print(f"{connection.vendor}: migrated in {time.perf_counter() - t0:.1f} s", flush=True)
+    harness.migrate()
     world = _world(args.size, args.weeks)
     built = _build_year(world)
-    _analyze()
+    harness.analyze()
     facility, director = world["facility"], world["director"]
     today = world["today"]
     monday = rules.week_start(today) - dt.timedelta(days=7)
@@ -775,7 +553,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--weeks", type=int, default=52, help="weeks of attendance")
     parser.add_argument("--repeat", type=int, default=100, help="measured calls per scenario")
-    parser.add_argument("--pg-url", default=DEFAULT_PG_URL)
+    parser.add_argument("--pg-url", default=harness.DEFAULT_PG_URL)
     parser.add_argument(
         "--explain", action="store_true", help="print the slowest statements and their plans"
     )
@@ -786,12 +564,7 @@ def main(argv: list[str] | None = None) -> int:
         help="monkeypatch a proposed fix in the worker (see benchmarks/README.md)",
     )
     parser.add_argument("--at-risk", action="store_true", help="also time selectors.at_risk")
-    parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
-    parser.add_argument("--json", help="also write all results to this JSON file")
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--database", help=argparse.SUPPRESS)
-    parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--json-out", help=argparse.SUPPRESS)
+    harness.add_run_options(parser, sizes=True)
     args = parser.parse_args(argv)
     if args.weeks < 2 or any(n < COHORT for n in args.sizes):
         parser.error(f"at least 2 weeks and {COHORT} patients")

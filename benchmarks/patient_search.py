@@ -5,10 +5,10 @@
         [--sizes 1000 10000 100000] [--databases sqlite postgres] [--repeat 200]
 
 For every (database, size) the script starts a fresh database and runs itself again in a
-subprocess (``--worker``), because Django settings are process-global. The worker migrates,
-creates an organization, a facility and staff, generates ``size`` synthetic patients with
-``generate_patients`` (timed), analyzes the database and then measures, through
-``django.test.Client``:
+subprocess (``--worker``, see ``harness.run_parent``), because Django settings are
+process-global. The worker migrates, creates an organization, a facility and staff, generates
+``size`` synthetic patients with ``generate_patients`` (timed), analyzes the database and then
+measures, through ``django.test.Client``:
 
 * search as a clinical director (facility-wide scope): POST /patients/
 * search as a clinician (caseload of 40 patients):      POST /patients/
@@ -30,25 +30,23 @@ the real code (the default path always measures the code as it is).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
+import functools
 import gc
 import json
 import os
 import random
 import re
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/")
+import harness
+
 PG_DB_NAME = "openiop_bench"
 SEARCH_TARGET_MS = 50.0
 SEED = 20260101
@@ -68,175 +66,19 @@ SCENARIO_TITLES = {
 
 
 # --------------------------------------------------------------------------------------
-# Small helpers shared by both modes
+# Parent: one fresh database and one worker subprocess per (database, size), in harness
 # --------------------------------------------------------------------------------------
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    rank = (len(ordered) - 1) * pct / 100.0
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-def fmt_range(lo: int, hi: int) -> str:
-    return str(lo) if lo == hi else f"{lo}-{hi}"
-
-
-def table(headers: list[str], rows: list[list[Any]], right: set[int] | None = None) -> str:
-    right = right if right is not None else set(range(1, len(headers)))
-    cells = [[str(c) for c in row] for row in rows]
-    widths = [
-        max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)
-    ]
-
-    def line(values: list[str]) -> str:
-        return "  ".join(
-            v.rjust(widths[i]) if i in right else v.ljust(widths[i]) for i, v in enumerate(values)
-        ).rstrip()
-
-    out = [line(headers), line(["-" * w for w in widths])]
-    out.extend(line(r) for r in cells)
-    return "\n".join(out)
-
-
-# --------------------------------------------------------------------------------------
-# Parent: one fresh database and one worker subprocess per (database, size)
-# --------------------------------------------------------------------------------------
-
-
-def _pg_url_for(base: str, dbname: str) -> str:
-    return base.rstrip("/") + "/" + dbname
-
-
-def postgres_problem(base_url: str) -> str | None:
-    try:
-        import psycopg
-    except ImportError as exc:  # pragma: no cover
-        return f"psycopg is not installed ({exc})"
-    try:
-        with psycopg.connect(_pg_url_for(base_url, "postgres"), connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error as exc:
-        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return None
-
-
-@contextlib.contextmanager
-def fresh_database(kind: str, args: argparse.Namespace, size: int) -> Iterator[str]:
-    if kind == "sqlite":
-        folder = Path(tempfile.mkdtemp(prefix="openiop-bench-"))
-        path = folder / f"bench-{size}.sqlite3"
-        try:
-            yield f"sqlite:///{path}"  # absolute path: sqlite:////tmp/...
-        finally:
-            if not args.keep:
-                for leftover in folder.glob("*"):
-                    leftover.unlink()
-                folder.rmdir()
-            else:
-                print(f"(kept {path})")
-        return
-    import psycopg
-    from psycopg import sql
-
-    admin_url = _pg_url_for(args.pg_url, "postgres")
-    name = PG_DB_NAME
-
-    def drop() -> None:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-
-    drop()
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield _pg_url_for(args.pg_url, name)
-    finally:
-        if not args.keep:
-            drop()
-        else:
-            print(f"(kept database {name})")
 
 
 def run_parent(args: argparse.Namespace) -> int:
-    started = time.perf_counter()
-    print(
-        f"OpenIOP patient search benchmark — {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, "
-        f"{os.cpu_count()} CPU(s), python {sys.version.split()[0]}"
-    )
+    print(harness.banner("patient search benchmark"))
     print(
         f"sizes={args.sizes} databases={args.databases} repeat={args.repeat} "
         f"experiment={' + '.join(args.experiment) if args.experiment else 'none'}"
     )
-    results: list[dict[str, Any]] = []
-    skipped: dict[str, str] = {}
-    for kind in args.databases:
-        if kind == "postgres":
-            problem = postgres_problem(args.pg_url)
-            if problem:
-                print(f"\nSKIPPED postgres: no PostgreSQL answers at {args.pg_url} ({problem})")
-                skipped[kind] = problem
-                continue
-        for size in args.sizes:
-            with (
-                fresh_database(kind, args, size) as url,
-                tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out,
-            ):
-                env = dict(os.environ)
-                env.update(
-                    DATABASE_URL=url,
-                    OPENIOP_TESTING="true",
-                    OPENIOP_REQUIRE_MFA="false",
-                    DJANGO_SETTINGS_MODULE="config.settings",
-                    PYTHONUNBUFFERED="1",
-                )
-                env.pop("PYTEST_VERSION", None)
-                cmd = [
-                    sys.executable,
-                    str(Path(__file__).resolve()),
-                    "--worker",
-                    "--database",
-                    kind,
-                    "--size",
-                    str(size),
-                    "--repeat",
-                    str(args.repeat),
-                    "--seed",
-                    str(args.seed),
-                    "--explain",
-                    args.explain,
-                    "--json-out",
-                    out.name,
-                ]
-                if args.experiment:
-                    cmd += ["--experiment", *args.experiment]
-                if args.show_queries:
-                    cmd.append("--show-queries")
-                if args.no_analyze:
-                    cmd.append("--no-analyze")
-                print(f"\n=== {kind}, {size:,} patients ".ljust(78, "="), flush=True)
-                proc = subprocess.run(cmd, env=env, cwd=ROOT, check=False)  # noqa: S603
-                if proc.returncode != 0:
-                    print(f"FAILED: worker for {kind}/{size} exited {proc.returncode}")
-                    results.append({"database": kind, "size": size, "failed": proc.returncode})
-                else:
-                    results.append(json.loads(Path(out.name).read_text()))
-                Path(out.name).unlink(missing_ok=True)
-    print_summary(results, skipped, args)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
-        print(f"\n(results written to {args.json})")
-    print(f"\ntotal wall time {time.perf_counter() - started:.0f} s")
-    return 1 if any("failed" in r for r in results) else 0
+    options = ["repeat", "seed", "explain", "experiment", "show_queries", "no_analyze"]
+    summary = functools.partial(print_summary, args=args)
+    return harness.run_parent(args, __file__, PG_DB_NAME, options, summary)
 
 
 def print_summary(
@@ -269,8 +111,8 @@ def print_summary(
                     f"{s['p95']:.1f}",
                     f"{s['max']:.1f}",
                     f"{s['cpu_p50']:.1f}",
-                    fmt_range(s["q_min"], s["q_max"]),
-                    fmt_range(s["rows_min"], s["rows_max"]),
+                    harness.fmt_range(s["q_min"], s["q_max"]),
+                    harness.fmt_range(s["rows_min"], s["rows_max"]),
                     verdict,
                     note,
                 ]
@@ -278,7 +120,7 @@ def print_summary(
             note = ""
     if rows:
         print(
-            table(
+            harness.table(
                 [
                     "db",
                     "patients",
@@ -293,7 +135,7 @@ def print_summary(
                     "notes",
                 ],
                 rows,
-                right={1, 3, 4, 5, 6, 7, 8},
+                left={0, 2, 9, 10},
             )
         )
     for kind, problem in skipped.items():
@@ -309,7 +151,9 @@ def print_summary(
             for r in runs
         }
         constant = len(set(counts.values())) == 1 and all(lo == hi for lo, hi in counts.values())
-        shown = ", ".join(f"{size:,}: {fmt_range(*c)}" for size, c in sorted(counts.items()))
+        shown = ", ".join(
+            f"{size:,}: {harness.fmt_range(*c)}" for size, c in sorted(counts.items())
+        )
         worst = max(max(r["scenarios"][n]["p95"] for n in SEARCH_SCENARIOS) for r in runs)
         biggest = max(runs, key=lambda r: r["size"])
         worst_big = max(biggest["scenarios"][n]["p95"] for n in SEARCH_SCENARIOS)
@@ -328,7 +172,6 @@ def print_summary(
 # Worker: runs inside one process per (database, size) with DATABASE_URL already set
 # --------------------------------------------------------------------------------------
 
-SESSION_WRITE = ('UPDATE "django_session"', "BEGIN", "COMMIT")
 _RESULT_LINK = re.compile(r'href="/patients/(\d+)/"')
 
 
@@ -362,27 +205,6 @@ class Sample:
         self.label, self.kind, self.ms, self.cpu_ms = label, kind, ms, cpu_ms
         self.queries, self.app_queries, self.db_ms = queries, app_queries, db_ms
         self.rows, self.sql_heads, self.gc_ms = rows, sql_heads, gc_ms
-
-
-def _setup_django() -> None:
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
-def _analyze(vendor: str) -> float:
-    from django.db import connection
-
-    t0 = time.perf_counter()
-    with connection.cursor() as cursor:
-        if vendor == "postgresql":
-            # What autovacuum leaves behind in steady state: statistics and a visibility map.
-            cursor.execute("VACUUM ANALYZE")
-        else:
-            cursor.execute("ANALYZE")
-            cursor.execute("PRAGMA optimize")
-    return time.perf_counter() - t0
 
 
 def _make_world(size: int, seed: int) -> dict[str, Any]:
@@ -584,7 +406,7 @@ def _measure(
         queries = ctx.captured_queries
         # The idle-timeout middleware saves the session at most every 30 s (UPDATE, and on
         # PostgreSQL the BEGIN/COMMIT around it): not something the page itself asks for.
-        app = [q for q in queries if not q["sql"].startswith(SESSION_WRITE)]
+        app = [q for q in queries if not q["sql"].startswith(harness.SESSION_WRITE)]
         db_ms = db_seconds[0] * 1000  # time spent inside cursor.execute (driver + server)
         gc_ms = gc_seconds[0] * 1000
         heads = [_sql_head(q["sql"]) for q in queries]
@@ -632,12 +454,12 @@ def _summarize(samples: list[Sample]) -> dict[str, Any]:
         per_query[s.label].append(s)
     return {
         "n": len(samples),
-        "p50": percentile(ms, 50),
-        "p95": percentile(ms, 95),
+        "p50": harness.percentile(ms, 50),
+        "p95": harness.percentile(ms, 95),
         "max": max(ms),
         "mean": statistics.fmean(ms),
-        "db_p50": percentile([s.db_ms for s in samples], 50),
-        "cpu_p50": percentile([s.cpu_ms for s in samples], 50),
+        "db_p50": harness.percentile([s.db_ms for s in samples], 50),
+        "cpu_p50": harness.percentile([s.cpu_ms for s in samples], 50),
         "typical_queries": dict(typical),
         "extra_queries": dict(extra),
         # the worst request that did not also save the session (idle-timeout bookkeeping)
@@ -660,10 +482,10 @@ def _summarize(samples: list[Sample]) -> dict[str, Any]:
                 "query": label,
                 "kind": group[0].kind,
                 "n": len(group),
-                "p50": percentile([s.ms for s in group], 50),
-                "p95": percentile([s.ms for s in group], 95),
+                "p50": harness.percentile([s.ms for s in group], 50),
+                "p95": harness.percentile([s.ms for s in group], 95),
                 "max": max(s.ms for s in group),
-                "db_p50": percentile([s.db_ms for s in group], 50),
+                "db_p50": harness.percentile([s.db_ms for s in group], 50),
                 "q_min": min(s.queries for s in group),
                 "q_max": max(s.queries for s in group),
                 "rows": group[0].rows,
@@ -678,8 +500,8 @@ def _print_scenario(name: str, summary: dict[str, Any], detail: bool) -> None:
     print(
         f"\n{SCENARIO_TITLES[name]}: n={s['n']}  p50 {s['p50']:.1f} ms  p95 {s['p95']:.1f} ms  "
         f"max {s['max']:.1f} ms  (python cpu p50 {s['cpu_p50']:.1f} ms, db p50 "
-        f"{s['db_p50']:.1f} ms)  queries "
-        f"{fmt_range(s['q_min'], s['q_max'])}  rows {fmt_range(s['rows_min'], s['rows_max'])}"
+        f"{s['db_p50']:.1f} ms)  queries {harness.fmt_range(s['q_min'], s['q_max'])}  "
+        f"rows {harness.fmt_range(s['rows_min'], s['rows_max'])}"
     )
     if s["gc_requests"]:
         print(
@@ -705,16 +527,16 @@ def _print_scenario(name: str, summary: dict[str, Any], detail: bool) -> None:
                 f"{pq['p95']:.1f}",
                 f"{pq['max']:.1f}",
                 f"{pq['db_p50']:.1f}",
-                fmt_range(pq["q_min"], pq["q_max"]),
+                harness.fmt_range(pq["q_min"], pq["q_max"]),
                 pq["rows"],
             ]
             for pq in s["per_query"]
         ]
         print(
-            table(
+            harness.table(
                 ["  query", "kind", "n", "p50", "p95", "max", "db p50", "queries", "rows"],
                 [["  " + r[0], *r[1:]] for r in rows],
-                right={2, 3, 4, 5, 6, 7, 8},
+                left={0, 1},
             )
         )
 
@@ -1036,7 +858,7 @@ def all_fixes() -> str:
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    _setup_django()
+    harness.setup_django()
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
@@ -1058,7 +880,7 @@ def run_worker(args: argparse.Namespace) -> int:
     world = _make_world(args.size, args.seed)
     if not args.no_analyze:
         what = "VACUUM ANALYZE" if world["vendor"] == "postgresql" else "ANALYZE + PRAGMA optimize"
-        print(f"{what} in {_analyze(world['vendor']):.1f} s", flush=True)
+        print(f"{what} in {harness.analyze(optimize=True):.1f} s", flush=True)
     else:
         print("no ANALYZE (--no-analyze): the planner has no statistics")
     load_before = os.getloadavg()
@@ -1201,7 +1023,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument(
         "--pg-url",
-        default=DEFAULT_PG_URL,
+        default=harness.DEFAULT_PG_URL,
         help="PostgreSQL server (a database named openiop_bench is created "
         "and dropped); env BENCH_POSTGRES_URL",
     )
@@ -1231,13 +1053,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="skip ANALYZE after generating (what a never-analyzed SQLite sees)",
     )
-    parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
-    parser.add_argument("--json", help="also write all results to this JSON file")
-    # worker mode (internal)
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--database", help=argparse.SUPPRESS)
-    parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--json-out", help=argparse.SUPPRESS)
+    harness.add_run_options(parser, sizes=True)  # --keep, --json and the worker's options
     args = parser.parse_args(argv)
     if args.worker:
         return run_worker(args)

@@ -5,13 +5,14 @@
         [--versions 10] [--objectives 40 10] [--links 500] [--selectors-only]
 
 For every database the script starts a fresh database and runs itself again in a subprocess
-(``--worker``), because Django settings are process-global. The worker migrates, creates an
-organization (with its standard plan library), a facility, an adult IOP program, a clinician
-and one patient per plan size; builds each plan through ``openiop.plans.services`` — version 1
-with the problems, goals, objectives (``--objectives``, 10 per problem) and one intervention
-each, signed by the patient and the clinician, then ``--versions - 1`` new versions each with a
-small change and both signatures — and adds ``--links`` golden-thread links (bulk insert of the
-rows ``services.link_service`` writes), spread over the objectives of every version.
+(``--worker``, see ``harness.run_parent``), because Django settings are process-global. The
+worker migrates, creates an organization (with its standard plan library), a facility, an
+adult IOP program, a clinician and one patient per plan size; builds each plan through
+``openiop.plans.services`` — version 1 with the problems, goals, objectives (``--objectives``,
+10 per problem) and one intervention each, signed by the patient and the clinician, then
+``--versions - 1`` new versions each with a small change and both signatures — and adds
+``--links`` golden-thread links (bulk insert of the rows ``services.link_service`` writes),
+spread over the objectives of every version.
 
 It then measures, through ``django.test.Client`` signed in as the clinician:
 
@@ -29,23 +30,18 @@ comparison_items + rules.compare directly instead (no views, templates or middle
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import functools
 import json
-import os
 import random
-import subprocess
 import sys
-import tempfile
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/")
+import harness
+
 PG_DB_NAME = "openiop_bench_plans"
 SEED = 20260401
 PASSWORD = "bench-plan-password-2026"  # noqa: S105 - a throwaway benchmark database
@@ -61,161 +57,20 @@ SCENARIO_TITLES = {
 }
 
 
-def percentile(values: list[float], pct: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * pct / 100.0
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-def fmt_range(lo: int, hi: int) -> str:
-    return str(lo) if lo == hi else f"{lo}-{hi}"
-
-
-def table(headers: list[str], rows: list[list[Any]]) -> str:
-    cells = [[str(c) for c in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-
-    def line(values: list[str]) -> str:
-        return "  ".join(
-            v.ljust(widths[i]) if i in (0, 2) else v.rjust(widths[i]) for i, v in enumerate(values)
-        ).rstrip()
-
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in cells)])
-
-
 # --------------------------------------------------------------------------------------
-# Parent: one fresh database and one worker subprocess per database
+# Parent: one fresh database and one worker subprocess per database, in harness
 # --------------------------------------------------------------------------------------
-
-
-def _pg_url_for(base: str, dbname: str) -> str:
-    return base.rstrip("/") + "/" + dbname
-
-
-def postgres_problem(base_url: str) -> str | None:
-    try:
-        import psycopg
-    except ImportError as exc:  # pragma: no cover
-        return f"psycopg is not installed ({exc})"
-    try:
-        with psycopg.connect(_pg_url_for(base_url, "postgres"), connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error as exc:
-        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return None
-
-
-@contextlib.contextmanager
-def fresh_database(kind: str, args: argparse.Namespace) -> Iterator[str]:
-    if kind == "sqlite":
-        folder = Path(tempfile.mkdtemp(prefix="openiop-bench-plans-"))
-        path = folder / "plans.sqlite3"
-        try:
-            yield f"sqlite:///{path}"
-        finally:
-            if args.keep:
-                print(f"(kept {path})")
-            else:
-                for leftover in folder.glob("*"):
-                    leftover.unlink()
-                folder.rmdir()
-        return
-    import psycopg
-    from psycopg import sql
-
-    admin_url = _pg_url_for(args.pg_url, "postgres")
-
-    def drop() -> None:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(PG_DB_NAME)
-                )
-            )
-
-    drop()
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(PG_DB_NAME)))
-    try:
-        yield _pg_url_for(args.pg_url, PG_DB_NAME)
-    finally:
-        if args.keep:
-            print(f"(kept database {PG_DB_NAME})")
-        else:
-            drop()
 
 
 def run_parent(args: argparse.Namespace) -> int:
-    started = time.perf_counter()
     mode = "selectors only" if args.selectors_only else "pages through the test client"
-    print(
-        f"OpenIOP treatment-plan benchmark — {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, "
-        f"{os.cpu_count()} CPU(s), python {sys.version.split()[0]}; {mode}"
-    )
+    print(f"{harness.banner('treatment-plan benchmark')}; {mode}")
     print(
         f"databases={args.databases} versions={args.versions} objectives={args.objectives} "
         f"links={args.links} repeat={args.repeat}"
     )
-    results: list[dict[str, Any]] = []
-    skipped: dict[str, str] = {}
-    for kind in args.databases:
-        if kind == "postgres":
-            problem = postgres_problem(args.pg_url)
-            if problem:
-                print(f"\nSKIPPED postgres: no PostgreSQL answers at {args.pg_url} ({problem})")
-                skipped[kind] = problem
-                continue
-        with (
-            fresh_database(kind, args) as url,
-            tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out,
-        ):
-            env = dict(os.environ)
-            env.update(
-                DATABASE_URL=url,
-                OPENIOP_TESTING="true",
-                OPENIOP_REQUIRE_MFA="false",
-                DJANGO_SETTINGS_MODULE="config.settings",
-                PYTHONUNBUFFERED="1",
-            )
-            env.pop("PYTEST_VERSION", None)
-            cmd = [
-                sys.executable,
-                str(Path(__file__).resolve()),
-                "--worker",
-                "--database",
-                kind,
-                "--repeat",
-                str(args.repeat),
-                "--versions",
-                str(args.versions),
-                "--links",
-                str(args.links),
-                "--json-out",
-                out.name,
-                "--objectives",
-                *(str(n) for n in args.objectives),
-            ]
-            if args.selectors_only:
-                cmd.append("--selectors-only")
-            print(f"\n=== {kind} ".ljust(78, "="), flush=True)
-            proc = subprocess.run(cmd, env=env, cwd=ROOT, check=False)  # noqa: S603
-            if proc.returncode != 0:
-                print(f"FAILED: worker for {kind} exited {proc.returncode}")
-                results.append({"database": kind, "failed": proc.returncode})
-            else:
-                results.append(json.loads(Path(out.name).read_text()))
-            Path(out.name).unlink(missing_ok=True)
-    print_summary(results, skipped)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
-        print(f"\n(results written to {args.json})")
-    print(f"\ntotal wall time {time.perf_counter() - started:.0f} s")
-    return 1 if any("failed" in r for r in results) else 0
+    options = ["repeat", "versions", "links", "objectives", "selectors_only"]
+    return harness.run_parent(args, __file__, PG_DB_NAME, options, print_summary)
 
 
 def print_summary(results: list[dict[str, Any]], skipped: dict[str, str]) -> None:
@@ -232,28 +87,23 @@ def print_summary(results: list[dict[str, Any]], skipped: dict[str, str]) -> Non
                         result["database"],
                         run["objectives"],
                         SCENARIO_TITLES[name],
-                        f"{s['p50']:.1f}",
-                        f"{s['p95']:.1f}",
-                        f"{s['max']:.1f}",
-                        fmt_range(s["q_min"], s["q_max"]),
+                        *harness.ms_cells(s),
+                        harness.fmt_range(s["q_min"], s["q_max"]),
                     ]
                 )
     if rows:
         headers = ["db", "objectives", "scenario", "p50 ms", "p95 ms", "max ms", "queries"]
-        print(table(headers, rows))
-    for result in results:
-        if "failed" in result:
-            continue
-        by_scenario: dict[str, set[int]] = {}
-        for run in result["runs"]:
-            for name, s in run["scenarios"].items():
-                by_scenario.setdefault(name, set()).add(s["q_mode"])
-        for name, modes in by_scenario.items():
-            verdict = "constant" if len(modes) == 1 else "GROWS"
-            print(
-                f"{result['database']}: {SCENARIO_TITLES[name]}: queries {verdict} "
-                f"({', '.join(str(m) for m in sorted(modes))}) across plan sizes"
-            )
+        print(harness.table(headers, rows, left={0, 2}))
+    harness.print_query_counts(
+        (
+            (result["database"], run["scenarios"])
+            for result in results
+            if "failed" not in result
+            for run in result["runs"]
+        ),
+        SCENARIO_TITLES,
+        across="plan sizes",
+    )
     for kind, why in skipped.items():
         print(f"{kind}: SKIPPED ({why})")
 
@@ -261,20 +111,6 @@ def print_summary(results: list[dict[str, Any]], skipped: dict[str, str]) -> Non
 # --------------------------------------------------------------------------------------
 # Worker: runs inside one process per database with DATABASE_URL already set
 # --------------------------------------------------------------------------------------
-
-SESSION_WRITE = ('UPDATE "django_session"', "BEGIN", "COMMIT")
-
-
-def _setup_django() -> None:
-    sys.path.insert(0, str(ROOT))
-    import warnings
-
-    import django
-
-    # WhiteNoise warns once that collectstatic has not run; the pages do not need it here.
-    warnings.filterwarnings("ignore", message="No directory at")
-
-    django.setup()
 
 
 def _world() -> dict[str, Any]:
@@ -446,57 +282,12 @@ def _build_plan(
     return {"patient": patient.pk, "plan": version.plan_id, "first": first, "last": version.pk}
 
 
-def _analyze() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("VACUUM ANALYZE")
-        else:
-            cursor.execute("ANALYZE")
-
-
 def _measure(name: str, call: Callable[[], Any], repeat: int, http: bool) -> dict[str, Any]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    for _ in range(3):
-        response = call()
-        if http and response.status_code != 200:
-            raise SystemExit(f"{name}: answered {response.status_code}, not 200 — stopping.")
-    ms: list[float] = []
-    queries: list[int] = []
-    for _ in range(repeat):
-        with CaptureQueriesContext(connection) as ctx:
-            t0 = time.perf_counter()
-            response = call()
-            ms.append((time.perf_counter() - t0) * 1000)
-        if http and response.status_code != 200:
-            raise SystemExit(f"{name}: answered {response.status_code}, not 200 — stopping.")
-        queries.append(
-            sum(1 for q in ctx.captured_queries if not q["sql"].startswith(SESSION_WRITE))
-        )
-    summary: dict[str, Any] = {
-        "n": repeat,
-        "p50": percentile(ms, 50),
-        "p95": percentile(ms, 95),
-        "max": max(ms),
-        "q_min": min(queries),
-        "q_max": max(queries),
-        "q_mode": Counter(queries).most_common(1)[0][0],
-    }
-    print(
-        f"  {SCENARIO_TITLES[name]}: p50 {summary['p50']:.1f} ms  p95 {summary['p95']:.1f} ms  "
-        f"max {summary['max']:.1f} ms  queries {fmt_range(summary['q_min'], summary['q_max'])}",
-        flush=True,
-    )
-    return summary
+    return harness.measure(name, call, repeat, title=SCENARIO_TITLES[name], http=http)
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    _setup_django()
-    from django.core.management import call_command
-    from django.db import connection
+    harness.setup_django()
     from django.test import Client
 
     from openiop.patients.models import Patient
@@ -504,9 +295,7 @@ def run_worker(args: argparse.Namespace) -> int:
     from openiop.plans.models import ObjectiveLink, PlanVersion, TreatmentPlan
     from openiop.synthetic.generate import generate_patients
 
-    t0 = time.perf_counter()
-    call_command("migrate", verbosity=0)
-    print(f"{connection.vendor}: migrated in {time.perf_counter() - t0:.1f} s", flush=True)
+    harness.migrate()
     world = _world()
     generate_patients(world["facility"], count=len(args.objectives), seed=SEED)
     patients = list(Patient.objects.filter(facility=world["facility"]).order_by("pk"))
@@ -521,7 +310,7 @@ def run_worker(args: argparse.Namespace) -> int:
             f"services in {time.perf_counter() - t0:.1f} s",
             flush=True,
         )
-    _analyze()
+    harness.analyze()
     client = Client()
     client.force_login(world["clinician"])
     runs = []
@@ -580,12 +369,8 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="measure version_tree + comparison_items + compare directly, without the views",
     )
-    parser.add_argument("--pg-url", default=DEFAULT_PG_URL)
-    parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
-    parser.add_argument("--json", help="also write all results to this JSON file")
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--database", help=argparse.SUPPRESS)
-    parser.add_argument("--json-out", help=argparse.SUPPRESS)
+    parser.add_argument("--pg-url", default=harness.DEFAULT_PG_URL)
+    harness.add_run_options(parser, sizes=False)
     args = parser.parse_args(argv)
     if args.versions < 1 or any(n < 1 for n in args.objectives):
         parser.error("versions and objectives are at least 1")

@@ -14,10 +14,10 @@ whose matches sit late in the alphabet (see README.md, "PostgreSQL plan flapping
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 
+import harness
 import psycopg
 
 TERMS = [
@@ -53,11 +53,7 @@ ORDER BY p.last_name, p.first_name, p.id LIMIT 51
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--url",
-        default=os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/").rstrip(
-            "/"
-        )
-        + "/openiop_bench",
+        "--url", default=harness.pg_url_for(harness.DEFAULT_PG_URL, "openiop_bench")
     )
     parser.add_argument("--random-page-cost", type=float, default=None)
     parser.add_argument("--analyzes", type=int, default=6)

@@ -41,29 +41,19 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+import harness
+
+ROOT = harness.ROOT
 TARGET_P95_MS = 100.0
 PG_DB_NAME = "openiop_bench_public_form"
 _TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * pct / 100.0
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 # --------------------------------------------------------------------------------------
@@ -132,15 +122,8 @@ if "gunicorn" in sys.modules and __name__ != "__main__":
 # --------------------------------------------------------------------------------------
 
 
-def _django() -> None:
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
 def worker_setup() -> None:
-    _django()
+    harness.setup_django()
     from openiop.accounts.models import Facility, Organization, User
     from openiop.accounts.roles import Role
 
@@ -164,7 +147,7 @@ def worker_setup() -> None:
 
 
 def worker_report() -> None:
-    _django()
+    harness.setup_django()
     from openiop.audit.models import AuditEvent
     from openiop.intake.models import Inquiry, InquiryStageChange
     from openiop.notifications.models import Notification
@@ -184,52 +167,6 @@ def worker_report() -> None:
 # --------------------------------------------------------------------------------------
 # Parent: database, server, clients
 # --------------------------------------------------------------------------------------
-
-
-def _pg_server_url(url: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, "", "", ""))
-
-
-@contextlib.contextmanager
-def fresh_database(kind: str, pg_url: str, keep: bool) -> Iterator[str]:
-    if kind == "sqlite":
-        folder = Path(tempfile.mkdtemp(prefix="openiop-bench-form-"))
-        path = folder / "bench.sqlite3"
-        try:
-            yield f"sqlite:///{path}"
-        finally:
-            if keep:
-                print(f"(kept {path})")
-            else:
-                for leftover in folder.glob("*"):
-                    leftover.unlink()
-                folder.rmdir()
-        return
-    import psycopg
-    from psycopg import sql
-
-    server = _pg_server_url(pg_url)
-    admin = f"{server}/postgres"
-
-    def drop() -> None:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(PG_DB_NAME)
-                )
-            )
-
-    drop()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(PG_DB_NAME)))
-    try:
-        yield f"{server}/{PG_DB_NAME}"
-    finally:
-        if keep:
-            print(f"(kept database {PG_DB_NAME})")
-        else:
-            drop()
 
 
 def _free_port() -> int:
@@ -368,32 +305,21 @@ def main() -> int:
 
     configured = os.environ.get("DATABASE_URL", "")
     kind = args.database or ("postgres" if configured.startswith("postgres") else "sqlite")
-    pg_url = (
-        os.environ.get("BENCH_POSTGRES_URL") or configured or "postgres://postgres@127.0.0.1:5432/"
-    )
-    print(
-        f"OpenIOP public help-request benchmark — {time.strftime('%Y-%m-%d %H:%M')}, "
-        f"{os.cpu_count()} CPU(s), python {sys.version.split()[0]}"
-    )
+    pg_url = os.environ.get("BENCH_POSTGRES_URL") or configured or harness.DEFAULT_PG_URL
+    print(harness.banner("public help-request benchmark"))
     print(
         f"database={kind} requests={args.requests} clients={args.clients} "
         f"gunicorn sync workers={args.workers}"
     )
-    with fresh_database(kind, pg_url, args.keep) as url:
-        env = dict(os.environ)
-        env.update(
-            DATABASE_URL=url,
-            OPENIOP_TESTING="true",
-            OPENIOP_REQUIRE_MFA="false",
+    with harness.fresh_database(kind, PG_DB_NAME, pg_url=pg_url, keep=args.keep) as url:
+        env = harness.worker_env(
+            url,
             OPENIOP_TRUST_X_FORWARDED_FOR="true",
             EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
-            DJANGO_SETTINGS_MODULE="config.settings",
             LOG_LEVEL="WARNING",
-            PYTHONUNBUFFERED="1",
             # WhiteNoise warns that collectstatic has not run; the form's assets are not timed.
             PYTHONWARNINGS="ignore::UserWarning",
         )
-        env.pop("PYTEST_VERSION", None)
         here = str(Path(__file__).resolve())
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True
@@ -449,14 +375,14 @@ def main() -> int:
         "other_status": sorted({r.status for r in results if r.status != 302}),
         "requests_per_second": len(results) / wall,
         "server_ms": {
-            "p50": percentile(server_ms, 50),
-            "p95": percentile(server_ms, 95),
+            "p50": harness.percentile(server_ms, 50),
+            "p95": harness.percentile(server_ms, 95),
             "max": max(server_ms, default=float("nan")),
             "mean": statistics.fmean(server_ms) if server_ms else float("nan"),
         },
         "client_ms": {
-            "p50": percentile(client_ms, 50),
-            "p95": percentile(client_ms, 95),
+            "p50": harness.percentile(client_ms, 50),
+            "p95": harness.percentile(client_ms, 95),
             "max": max(client_ms, default=float("nan")),
         },
         "queries_per_request": queries,

@@ -26,47 +26,21 @@ inline after the commit; that is inside the measured time for administrations th
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import logging
 import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import harness
+
+sys.path.insert(0, str(harness.ROOT))  # openiop, for pure scoring without Django set up
 PG_DB_NAME = "openiop_bench_scoring"
 SEED = 20260101
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * pct / 100.0
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-def table(headers: list[str], rows: list[list[Any]]) -> str:
-    cells = [[str(c) for c in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-
-    def line(values: list[str]) -> str:
-        return "  ".join(
-            v.ljust(widths[i]) if i == 0 else v.rjust(widths[i]) for i, v in enumerate(values)
-        )
-
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, cells)])
 
 
 def random_answers(rng: random.Random, code: str) -> dict[str, Any]:
@@ -113,8 +87,8 @@ def bench_scoring(n: int, seed: int) -> None:
                 code,
                 f"{len(times):,}",
                 f"{len(times) / (sum(times) / 1e9):,.0f}",
-                f"{percentile([t / 1000 for t in times], 50):.2f}",
-                f"{percentile([t / 1000 for t in times], 95):.2f}",
+                f"{harness.percentile([t / 1000 for t in times], 50):.2f}",
+                f"{harness.percentile([t / 1000 for t in times], 95):.2f}",
             ]
         )
     rows.append(
@@ -122,12 +96,12 @@ def bench_scoring(n: int, seed: int) -> None:
             "all",
             f"{len(every):,}",
             f"{len(every) / (sum(every) / 1e9):,.0f}",
-            f"{percentile([t / 1000 for t in every], 50):.2f}",
-            f"{percentile([t / 1000 for t in every], 95):.2f}",
+            f"{harness.percentile([t / 1000 for t in every], 50):.2f}",
+            f"{harness.percentile([t / 1000 for t in every], 95):.2f}",
         ]
     )
     print(f"\n1. Pure scoring: {n:,} random valid answer sets (seed {seed})")
-    print(table(["instrument", "scores", "scores/s", "p50 µs", "p95 µs"], rows))
+    print(harness.table(["instrument", "scores", "scores/s", "p50 µs", "p95 µs"], rows))
     print(
         f"tight loop without per-call timers: {n / loop_seconds:,.0f} scores/s "
         f"({loop_seconds:.2f} s for {n:,})"
@@ -135,50 +109,6 @@ def bench_scoring(n: int, seed: int) -> None:
 
 
 # --- 2. administering ----------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def fresh_database(configured: str, keep: bool) -> Iterator[str]:
-    if configured.startswith(("postgres://", "postgresql://")):
-        import psycopg
-        from psycopg import sql
-
-        base = configured.rsplit("/", 1)[0]
-        admin_url = f"{base}/postgres"
-
-        def drop() -> None:
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                        sql.Identifier(PG_DB_NAME)
-                    )
-                )
-
-        drop()
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(PG_DB_NAME)))
-        try:
-            yield f"{base}/{PG_DB_NAME}"
-        finally:
-            if keep:
-                print(f"(kept database {PG_DB_NAME})")
-            else:
-                from django.db import connections
-
-                connections.close_all()
-                drop()
-        return
-    folder = Path(tempfile.mkdtemp(prefix="openiop-bench-scoring-"))
-    path = folder / "bench.sqlite3"
-    try:
-        yield f"sqlite:///{path}"
-    finally:
-        if keep:
-            print(f"(kept {path})")
-        else:
-            for leftover in folder.glob("*"):
-                leftover.unlink()
-            folder.rmdir()
 
 
 def bench_administer(count: int, patients: int, seed: int) -> None:
@@ -257,8 +187,8 @@ def bench_administer(count: int, patients: int, seed: int) -> None:
                 [
                     label,
                     f"{len(t):,}",
-                    f"{percentile(t, 50):.2f}",
-                    f"{percentile(t, 95):.2f}",
+                    f"{harness.percentile(t, 50):.2f}",
+                    f"{harness.percentile(t, 95):.2f}",
                     f"{max(t):.2f}",
                     f"{min(q)}–{max(q)}" if min(q) != max(q) else str(q[0]),
                     f"{statistics.mean(q):.1f}",
@@ -270,8 +200,8 @@ def bench_administer(count: int, patients: int, seed: int) -> None:
         [
             "all",
             f"{len(every_t):,}",
-            f"{percentile(every_t, 50):.2f}",
-            f"{percentile(every_t, 95):.2f}",
+            f"{harness.percentile(every_t, 50):.2f}",
+            f"{harness.percentile(every_t, 95):.2f}",
             f"{max(every_t):.2f}",
             f"{min(every_q)}–{max(every_q)}",
             f"{statistics.mean(every_q):.1f}",
@@ -279,7 +209,7 @@ def bench_administer(count: int, patients: int, seed: int) -> None:
     )
     print(f"{count:,} administrations over {patients:,} patients (random instruments and answers):")
     print(
-        table(
+        harness.table(
             ["administrations", "n", "p50 ms", "p95 ms", "max ms", "queries", "mean queries"],
             rows,
         )
@@ -300,28 +230,29 @@ def main() -> int:
     parser.add_argument("--no-database", action="store_true", help="pure scoring only")
     args = parser.parse_args()
 
-    print(
-        f"OpenIOP scoring benchmark — {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, "
-        f"{os.cpu_count()} CPU(s), python {sys.version.split()[0]}"
-    )
+    print(harness.banner("scoring benchmark"))
     bench_scoring(args.scores, args.seed)
     if args.no_database:
         return 0
     configured = os.environ.get("DATABASE_URL", "")
-    with fresh_database(configured, args.keep) as url:
+    postgres = configured.startswith(("postgres://", "postgresql://"))
+    with harness.fresh_database(
+        "postgres" if postgres else "sqlite", PG_DB_NAME, pg_url=configured, keep=args.keep
+    ) as url:
         os.environ.update(
+            harness.DJANGO_ENV,
             DATABASE_URL=url,
-            OPENIOP_TESTING="true",
-            OPENIOP_REQUIRE_MFA="false",
-            DJANGO_SETTINGS_MODULE="config.settings",
             # Alert e-mails are sent (inline, see above) but kept in memory, not printed.
             EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
         )
-        import django
-
-        django.setup()
+        harness.setup_django()
         logging.getLogger("django_tasks").setLevel(logging.WARNING)
-        bench_administer(args.administrations, args.patients, args.seed)
+        try:
+            bench_administer(args.administrations, args.patients, args.seed)
+        finally:
+            from django.db import connections
+
+            connections.close_all()  # before the database is dropped
     return 0
 
 

@@ -42,6 +42,7 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 TABLET: ViewportSize = {"width": 820, "height": 1180}  # an iPad Air in portrait
+WIDE: ViewportSize = {"width": 1920, "height": 1200}  # the week's seven columns, day and night
 
 
 def demo_env() -> dict[str, str]:
@@ -96,11 +97,59 @@ print(json.dumps({"plan": with_both[0] if with_both else None, "revised": revise
 """
 
 
-def plan_patients() -> dict[str, int | None]:
-    """The patient whose active plan has the most services linked and a relapse-prevention
-    plan, and one whose plan has a signed version 2 (None when the demo has neither)."""
+# Which session and patient the schedule shots show: the demo's attendance is random too.
+SCHEDULE_PICKS = """
+import datetime as dt
+import json
+from django.utils import timezone
+from openiop.admissions.models import EpisodeOfCare
+from openiop.plans.models import PlanVersion
+from openiop.scheduling import rules, selectors
+from openiop.scheduling.models import Attendance, Session
+recent = Session.objects.filter(
+    facilitator__email="clinician@example.org",
+    ends_at__lte=timezone.now(),
+    attendance_saved_at__isnull=False,
+).order_by("-starts_at", "pk")[:15]
+def mix(session):
+    statuses = list(Attendance.objects.filter(session=session).values_list("status", flat=True))
+    return (len(set(statuses)), len(statuses))
+session = max(recent, key=mix, default=None)
+planned = PlanVersion.objects.filter(status="active", plan__episode__isnull=False).values_list(
+    "plan__episode_id", flat=True
+)
+patient = None
+for episode in (
+    EpisodeOfCare.objects.filter(
+        discharge_date__isnull=True,
+        program__level_of_care="2.1",
+        patient__status="active",
+        pk__in=list(planned),
+    )
+    .select_related("program", "facility")
+    .order_by("pk")
+):
+    today = selectors.today_at(episode.facility)
+    last_week = rules.week_start(today) - dt.timedelta(days=7)
+    week = selectors.planned_week(episode, today)
+    top = episode.program.max_hours_per_week
+    _days, row = selectors.episode_week(episode, last_week)
+    if (
+        row.status == rules.WeekStatus.MEETS
+        and not week.below_minimum
+        and (top is None or week.enrolled_minutes <= top * 60)
+        and not selectors.episode_dose(episode, today).at_risk
+    ):
+        patient = episode.patient_id
+        break
+print(json.dumps({"attendance": session.pk if session else None, "patient": patient}))
+"""
+
+
+def ask_demo(code: str) -> dict[str, int | None]:
+    """Run ``code`` in the demo's ``manage.py shell``; it prints a JSON object last."""
     done = subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
-        [sys.executable, "manage.py", "shell", "-c", PLAN_PATIENTS],
+        [sys.executable, "manage.py", "shell", "-c", code],
         cwd=ROOT,
         env=demo_env(),
         check=True,
@@ -109,6 +158,19 @@ def plan_patients() -> dict[str, int | None]:
     )
     found: dict[str, int | None] = json.loads(done.stdout.strip().splitlines()[-1])
     return found
+
+
+def plan_patients() -> dict[str, int | None]:
+    """The patient whose active plan has the most services linked and a relapse-prevention
+    plan, and one whose plan has a signed version 2 (None when the demo has neither)."""
+    return ask_demo(PLAN_PATIENTS)
+
+
+def schedule_picks() -> dict[str, int | None]:
+    """The counselor's (clinician@example.org) latest group with the most kinds of attendance
+    recorded, and an adult IOP patient in active care whose groups and last week fit the
+    plan and the program (None when the demo has none)."""
+    return ask_demo(SCHEDULE_PICKS)
 
 
 def healthy() -> bool:
@@ -200,6 +262,53 @@ def photograph_plans(browser: Browser, patients: dict[str, int | None]) -> None:
         expect(summary).to_be_visible()
         scroll_to_top(page.get_by_role("heading", name="Compare versions of the treatment plan"))
         shoot(page, "plan-compare.png")
+    page.context.close()
+
+
+def photograph_schedule(browser: Browser, picks: dict[str, int | None]) -> None:
+    """The IOP week: the facility's calendar, a group's attendance as its counselor records
+    it, a patient's week on the chart and the weekly dose report."""
+    # The clinical director: the facility's week, wide enough for seven days side by side.
+    page = signed_in_page(browser, "director@example.org", WIDE)
+    page.goto(f"{BASE}/schedule/")
+    expect(page.get_by_role("heading", name=re.compile(r"^Week of"))).to_be_visible()
+    expect(page.locator(".lane-night .cal-entry").first).to_be_visible()
+    scroll_to_top(page.locator(".page-head").first)
+    shoot(page, "schedule-week.png")
+    page.context.close()
+
+    # The counselor who ran the group: the whole roster on one screen, as saved.
+    session = picks.get("attendance")
+    if session is None:
+        sys.exit("The demo has no group of clinician@example.org with attendance recorded.")
+    page = signed_in_page(browser, "clinician@example.org")
+    page.goto(f"{BASE}/schedule/session/{session}/attendance/")
+    expect(page.get_by_role("heading", name=re.compile(r"^Attendance: "))).to_be_visible()
+    expect(page.locator("#roster-rows tr").first).to_be_visible()
+    scroll_to_top(page.locator("form.attendance-form"))
+    shoot(page, "attendance.png")
+    page.context.close()
+
+    # The clinical director: a patient's week and dose on the chart, then the dose report.
+    patient = picks.get("patient")
+    if patient is None:
+        sys.exit("The demo has no adult IOP patient whose week fits the plan to photograph.")
+    page = signed_in_page(browser, "director@example.org")
+    page.goto(f"{BASE}/schedule/patient/{patient}/")
+    expect(page.get_by_role("heading", name="Schedule & attendance")).to_be_visible()
+    dose = page.locator("section").filter(has=page.get_by_role("heading", name="This week's dose"))
+    expect(dose).to_be_visible()
+    scroll_to_top(dose)
+    shoot(page, "patient-schedule.png")
+
+    # Last week, whole: this week's figures are only the hours attended so far.
+    page.goto(f"{BASE}/schedule/dose/")
+    page.get_by_role("navigation", name="Weeks").get_by_role("link", name="Week before").click()
+    page.wait_for_url(re.compile(r"[?&]week="))
+    expect(page.get_by_role("heading", name=re.compile(r"^Dose report"))).to_be_visible()
+    expect(page.locator("main table tbody tr").first).to_be_visible()
+    scroll_to_top(page.get_by_role("heading", name=re.compile(r"^Dose report")))
+    shoot(page, "dose-report.png")
     page.context.close()
 
 
@@ -307,6 +416,7 @@ def main() -> None:
         manage("migrate", "--noinput", "--verbosity", "0")
         manage("load_demo")
         patients = plan_patients()
+        picks = schedule_picks()
         with server(), sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 headless=True, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
@@ -315,6 +425,7 @@ def main() -> None:
                 print(f"Screenshots of {BASE}:")
                 photograph(browser)
                 photograph_plans(browser, patients)
+                photograph_schedule(browser, picks)
             finally:
                 browser.close()
     finally:

@@ -95,3 +95,50 @@ def record_many(events: Iterable[Mapping[str, Any]]) -> int:
     rows = [_event(**e) for e in events]
     AuditEvent.objects.bulk_create(rows, batch_size=500)
     return len(rows)
+
+
+def record_list(
+    *,
+    actor: Any,
+    patients: Iterable[Any],
+    section: str,
+    action: str = AuditEvent.Action.VIEW,
+    facility_id: int | None = None,
+    obj: models.Model | None = None,
+    detail: Mapping[str, Any] | None = None,
+    per_patient: Mapping[int, Mapping[str, Any]] | None = None,
+) -> int:
+    """A list of patients was shown: one record per patient (one insert for them all), or
+    one record saying nobody was. ``patients`` are Patient rows or ids; without
+    ``facility_id`` each patient's own facility is recorded (looked up in one query for
+    ids). ``per_patient`` adds detail to one patient's record."""
+    extra = dict(detail or {})
+    where: dict[int, int | None] = {}
+    for p in patients:
+        where.setdefault(getattr(p, "pk", p), getattr(p, "facility_id", facility_id))
+    if not where:
+        record(
+            actor=actor,
+            action=action,
+            facility_id=facility_id,
+            obj=obj,
+            section=section,
+            detail={**extra, "results": 0},
+        )
+        return 1
+    if facility_id is None and None in where.values():
+        from openiop.patients.models import Patient  # audit sits below patients
+
+        where.update(Patient.objects.filter(pk__in=list(where)).values_list("pk", "facility_id"))
+    return record_many(
+        {
+            "actor": actor,
+            "action": action,
+            "patient": pk,
+            "facility_id": facility_id or where[pk],
+            "obj": obj,
+            "section": section,
+            "detail": {**extra, **(per_patient or {}).get(pk, {})},
+        }
+        for pk in sorted(where)
+    )

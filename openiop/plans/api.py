@@ -33,7 +33,7 @@ from rest_framework.response import Response
 from openiop.accounts.models import Phase, User
 from openiop.admissions.models import EpisodeOfCare, PhaseChange
 from openiop.audit.models import AuditEvent
-from openiop.audit.services import record, record_many
+from openiop.audit.services import record, record_list
 from openiop.core.permissions import IsStaffUser
 from openiop.patients.models import Patient
 from openiop.patients.selectors import chart_access, visible_patients
@@ -633,25 +633,11 @@ class _PlanViewSet(viewsets.GenericViewSet):
         counts: dict[int, int] = {}
         for row in rows:
             counts[patient_of(row)] = counts.get(patient_of(row), 0) + 1
-        section = f"{self.section} list (API)"
-        if not counts:
-            record(
-                actor=self._user(),
-                action=AuditEvent.Action.VIEW,
-                section=section,
-                detail={"results": 0},
-            )
-            return
-        patients = Patient.objects.filter(pk__in=counts).only("pk", "facility_id")
-        record_many(
-            {
-                "actor": self._user(),
-                "action": AuditEvent.Action.VIEW,
-                "patient": p,
-                "section": section,
-                "detail": {"results": counts[p.pk]},
-            }
-            for p in patients
+        record_list(
+            actor=self._user(),
+            patients=list(counts),
+            section=f"{self.section} list (API)",
+            per_patient={pk: {"results": n} for pk, n in counts.items()},
         )
 
 

@@ -46,8 +46,9 @@ from rest_framework.response import Response
 from openiop.accounts.models import Credential, Facility, Phase, Program, Track, User
 from openiop.accounts.selectors import facilities_for
 from openiop.admissions.models import EpisodeOfCare
+from openiop.admissions.selectors import open_episode
 from openiop.audit.models import AuditEvent
-from openiop.audit.services import record, record_many
+from openiop.audit.services import record, record_list
 from openiop.core.api import validation_payload
 from openiop.core.permissions import IsStaffUser
 from openiop.patients.models import Patient, SupportContact
@@ -541,7 +542,7 @@ class RoomInputSerializer(serializers.Serializer):
         required=False, help_text="On create; needed when you work at more than one facility."
     )
     name = _text()
-    seats = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    seats = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=500)
     is_active = serializers.BooleanField(required=False)
 
 
@@ -794,10 +795,15 @@ class _WeekViewSet(viewsets.GenericViewSet):
         value = self.request.query_params.get(name)
         if not value:
             return None
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            raise _refused({name: "Enter a date as YYYY-MM-DD."}) from None
+        day = rules.parse_day(value)
+        if day is None:
+            raise _refused(
+                {
+                    name: f"Enter a date as YYYY-MM-DD, between {rules.FIRST_YEAR} and "
+                    f"{rules.LAST_YEAR}."
+                }
+            )
+        return day
 
     def _only(self, qs: QuerySet[Any], **params: str) -> QuerySet[Any]:
         """Filters from the query string: parameter → lookup."""
@@ -847,7 +853,7 @@ class _WeekViewSet(viewsets.GenericViewSet):
             if found is None:
                 raise _refused({"episode": "Choose an episode of care of this patient."})
             return found
-        found = episodes.filter(discharge_date__isnull=True).order_by("-admission_date").first()
+        found = open_episode(patient)
         if found is None:
             raise _refused({"patient": "The patient is not in treatment (no open episode)."})
         return found
@@ -864,24 +870,12 @@ class _WeekViewSet(viewsets.GenericViewSet):
 def _audit_patients(
     user: User, counts: Mapping[int, int], section: str, detail: Mapping[str, Any] | None
 ) -> None:
-    if not counts:
-        record(
-            actor=user,
-            action=AuditEvent.Action.VIEW,
-            section=section,
-            detail={"results": 0, **(detail or {})},
-        )
-        return
-    patients = Patient.objects.filter(pk__in=counts).only("pk", "facility_id")
-    record_many(
-        {
-            "actor": user,
-            "action": AuditEvent.Action.VIEW,
-            "patient": p,
-            "section": section,
-            "detail": {"results": counts[p.pk], **(detail or {})},
-        }
-        for p in patients
+    record_list(
+        actor=user,
+        patients=list(counts),
+        section=section,
+        detail=detail,
+        per_patient={pk: {"results": n} for pk, n in counts.items()},
     )
 
 
@@ -1343,15 +1337,6 @@ class GroupSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Wee
         params = GroupAttendanceInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        ids = [line["patient"] for line in data["lines"]]
-        seen = set(visible_patients(self._user()).filter(pk__in=ids).values_list("pk", flat=True))
-        outside = {
-            pid: {"patient": "Choose a patient in your care."} for pid in ids if pid not in seen
-        }
-        if outside:
-            raise services.AttendanceRefused(
-                "Nothing was saved: fix the lines marked below.", outside
-            )
         services.save_group_attendance(
             actor=self._user(),
             session=session,
@@ -1374,13 +1359,8 @@ class GroupSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Wee
 
     def _attendance(self, session: Session) -> dict[str, Any]:
         """The roster, only patients in scope, one audit record per patient shown."""
-        rows = selectors.roster(session)
-        seen = set(
-            visible_patients(self._user())
-            .filter(pk__in=[r.patient.pk for r in rows])
-            .values_list("pk", flat=True)
-        )
-        shown = [r for r in rows if r.patient.pk in seen]
+        roster = selectors.roster(self._user(), session)
+        shown = roster.rows
         _audit_patients(
             self._user(),
             {r.patient.pk: 1 for r in shown},
@@ -1399,7 +1379,7 @@ class GroupSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Wee
             "saved_at": session.attendance_saved_at,
             "saved_by_name": saved_by.display_name if saved_by else None,
             "rows": shown,
-            "not_shown": len(rows) - len(shown),
+            "not_shown": roster.not_shown,
         }
         return dict(GroupAttendanceSerializer(data).data)
 
@@ -1706,18 +1686,10 @@ class DoseViewSet(_WeekViewSet):
         week's hours, service days and status, and the episode's totals."""
         patient = chart_access(self._user(), pk, section="dose (API)").patient
         monday = self._monday(patient.facility)
-        sunday = monday + dt.timedelta(days=6)
-        episodes = EpisodeOfCare.objects.filter(patient=patient).select_related("program")
         wanted = _pk(request.query_params.get("episode", ""))
-        if wanted:
-            episode = episodes.filter(pk=wanted).first()
-        else:
-            episode = (
-                episodes.filter(admission_date__lte=sunday)
-                .filter(Q(discharge_date__isnull=True) | Q(discharge_date__gte=monday))
-                .order_by("-admission_date")
-                .first()
-            ) or episodes.order_by("-admission_date").first()
+        episode = selectors.episode_for_week(patient, monday, wanted=wanted)
+        if episode is None and wanted:
+            raise _refused({"episode": "Choose an episode of care of this patient."})
         if episode is None:
             raise _refused({"episode": "This patient has no episode of care."})
         days, week = selectors.episode_week(episode, monday)

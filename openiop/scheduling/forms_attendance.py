@@ -13,19 +13,16 @@ from typing import Any
 from django import forms
 
 from openiop.scheduling.models import Attendance
+from openiop.scheduling.rules import ABSENT
 from openiop.scheduling.services import Line
+from openiop.scheduling.widgets import TimeInput
 
 MINUTES_HELP = (
     "Leave blank for the usual: the whole session when present, from the arrival time or to "
     "the departure time when you give them, none for an absence."
 )
-
-
-class TimeInput(forms.TimeInput):
-    input_type = "time"
-
-    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        super().__init__(attrs=attrs, format="%H:%M")
+# The key of a line's initial values that holds the minutes its saved status and times give.
+USUAL_MINUTES = "usual_minutes"
 
 
 class SessionFieldsForm(forms.Form):
@@ -73,8 +70,35 @@ class LineForm(forms.Form):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             field.label = f"{field.label}, {who}"
-        self.fields["minutes"].widget.attrs["placeholder"] = str(session_minutes)
+        minutes = self.fields["minutes"].widget
+        minutes.attrs["data-session-minutes"] = str(session_minutes)
+        usual = self._usual_minutes(session_minutes)
+        if usual is not None:
+            minutes.attrs["placeholder"] = str(usual)
         self.fields["status"].widget.attrs["data-status"] = ""
+
+    def _usual_minutes(self, session_minutes: int) -> int | None:
+        """What a blank Minutes box records, shown as its placeholder: none for an absence
+        or a cancelled session, the saved minutes of a saved line, the whole session for a
+        new "present" line. None (no placeholder) when it depends on times being changed:
+        the save works it out from them."""
+        if self.is_bound:
+            status = self.data.get(self.add_prefix("status"))
+            timed = self.data.get(self.add_prefix("arrived_at")) or self.data.get(
+                self.add_prefix("left_at")
+            )
+            usual = None
+        else:
+            status = self.initial.get("status")
+            timed = self.initial.get("arrived_at") or self.initial.get("left_at")
+            usual = self.initial.get(USUAL_MINUTES)
+        if status in ABSENT:
+            return 0
+        if usual is not None:
+            return int(usual)
+        if status == Attendance.Status.PRESENT and not timed:
+            return session_minutes
+        return None
 
     def line(self, patient_id: int, *, drop_in: bool) -> Line:
         data = self.cleaned_data
@@ -99,6 +123,7 @@ class LineForm(forms.Form):
         if saved is None:
             return {"status": default_status}
         return {
+            USUAL_MINUTES: saved.minutes if default_minutes is None else default_minutes,
             "status": saved.status,
             "arrived_at": saved.arrived_at,
             "left_at": saved.left_at,

@@ -10,9 +10,8 @@ from django.db.models import QuerySet
 
 from openiop.accounts.models import Credential, Phase, Program, Track, User
 from openiop.scheduling.models import GroupKind, GroupType, Room, Specialty
+from openiop.scheduling.widgets import DateInput, TimeInput
 
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 WEEKDAYS = [
     ("MO", "Monday"),
     ("TU", "Tuesday"),
@@ -140,7 +139,7 @@ class CurriculumForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 14}),
         help_text=(
             "One topic per line, in the order the group goes through them. To add a short "
-            "description, write it after two hyphens: "
+            "description, write it after two hyphens with a space on each side: "
             "“Triggers -- people, places and things”. Empty lines are skipped."
         ),
     )
@@ -155,7 +154,9 @@ class CurriculumForm(forms.Form):
     def clean_topics(self) -> list[tuple[str, str]]:
         rows: list[tuple[str, str]] = []
         for number, line in enumerate(str(self.cleaned_data["topics"]).splitlines(), start=1):
-            title, _, description = line.partition("--")
+            # Padded, so a line that starts or ends with the separator still splits on it;
+            # hyphens inside a word ("Self--care") are not the separator.
+            title, _, description = f" {line.strip()} ".partition(TOPIC_SEPARATOR)
             title, description = title.strip(), description.strip()
             if not title and description:
                 raise forms.ValidationError(f"Line {number} has a description but no topic.")
@@ -208,15 +209,15 @@ class ScheduleForm(forms.Form):
     )
     start_date = forms.DateField(
         label="First day",
-        widget=DATE_WIDGET,
+        widget=DateInput(),
         error_messages={"required": "Say from which day the group meets."},
     )
     end_date = forms.DateField(
-        label="Last day", widget=DATE_WIDGET, required=False, help_text="Leave empty if it goes on."
+        label="Last day", widget=DateInput(), required=False, help_text="Leave empty if it goes on."
     )
     start_time = forms.TimeField(
         label="Start time",
-        widget=TIME_WIDGET,
+        widget=TimeInput(),
         error_messages={"required": "Say what time the group starts."},
     )
     duration_minutes = forms.IntegerField(
@@ -301,7 +302,7 @@ class ScheduleForm(forms.Form):
 class EndScheduleForm(forms.Form):
     last_date = forms.DateField(
         label="Last day the group meets",
-        widget=DATE_WIDGET,
+        widget=DateInput(),
         error_messages={"required": "Say the last day the group meets."},
     )
     reason = _reason("Why the group stops")
@@ -316,11 +317,11 @@ class ReasonForm(forms.Form):
 
 class MoveForm(forms.Form):
     day = forms.DateField(
-        label="New day", widget=DATE_WIDGET, error_messages={"required": "Choose the new day."}
+        label="New day", widget=DateInput(), error_messages={"required": "Choose the new day."}
     )
     start = forms.TimeField(
         label="New start time",
-        widget=TIME_WIDGET,
+        widget=TimeInput(),
         error_messages={"required": "Choose the new start time."},
     )
     reason = _reason()

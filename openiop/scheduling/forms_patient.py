@@ -9,7 +9,9 @@ from typing import Any
 
 from django import forms
 
+from openiop.scheduling import rules
 from openiop.scheduling.models import Schedule
+from openiop.scheduling.widgets import DateInput
 
 
 class EnrollForm(forms.Form):
@@ -24,7 +26,7 @@ class EnrollForm(forms.Form):
     )
     start_date = forms.DateField(
         label="First day in the group",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
         error_messages={"required": "Say from which day the patient joins."},
     )
     override_reason = forms.CharField(
@@ -48,14 +50,7 @@ class EnrollForm(forms.Form):
 def parse_date(raw: object, default: dt.date) -> dt.date:
     """A date typed in a form or an address (YYYY-MM-DD), else ``default``; years far
     from now are refused, so week arithmetic never overflows."""
-    if isinstance(raw, str):
-        try:
-            day = dt.date.fromisoformat(raw.strip())
-        except ValueError:
-            return default
-        if 2000 <= day.year <= 2100:
-            return day
-    return default
+    return rules.parse_day(raw) or default
 
 
 def parse_id(raw: object) -> int | None:
@@ -67,7 +62,7 @@ def parse_id(raw: object) -> int | None:
 class LeaveForm(forms.Form):
     end_date = forms.DateField(
         label="Last day in the group",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
         error_messages={"required": "Say the last day the patient is in the group."},
     )
     reason = forms.CharField(

@@ -1,12 +1,14 @@
 """The attendance panel on the home page: who has not come for a week, and how many
 were below the program's minimum last week (the user's caseload, or the facility for the
-clinical leads). Two queries, whatever the number of patients."""
+clinical leads). A constant number of queries, whatever the number of patients; the
+names shown are audited like the at-risk page."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from openiop.accounts.models import Facility, User
+from openiop.audit.services import record_list
 from openiop.core.home import HomePanel, register_home_panel
 from openiop.scheduling import rules, selectors
 
@@ -19,12 +21,17 @@ def attendance_watch(user: User, facility: Facility) -> HomePanel | None:
         return None
     today = selectors.today_at(facility)
     risk = selectors.at_risk(user, facility, today)
+    if risk:  # the names shown are a read of those patients' records
+        record_list(
+            actor=user,
+            patients=[r.episode.patient for r in risk[:SHOWN]],
+            facility_id=facility.pk,
+            section="at-risk list (home page)",
+            detail={"on": today.isoformat()},
+        )
     last_week = rules.week_start(today) - dt.timedelta(days=7)
-    below = sum(
-        1
-        for row in selectors.facility_week_dose(user, facility, last_week)
-        if row.status == rules.WeekStatus.BELOW
-    )
+    counts = selectors.weekly_counts(selectors.facility_week_dose(user, facility, last_week))
+    below = counts.get(rules.WeekStatus.BELOW, 0)
     return HomePanel(
         "scheduling/_home_panel.html",
         {

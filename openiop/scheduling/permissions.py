@@ -48,7 +48,8 @@ rules.add_perm("scheduling.view_dose", reads_dose)
 @register_caseload_rule
 def _group_rosters(user: User) -> Q:
     """Patients on the roster of a group the user runs, co-runs or covers a session of,
-    within two weeks either side of today (attendance is recorded after the group)."""
+    within two weeks either side of today (attendance is recorded after the group). A day
+    more each way, because "today" is the request's facility day or UTC's in a job."""
     import datetime as dt
 
     from django.utils import timezone
@@ -56,7 +57,7 @@ def _group_rosters(user: User) -> Q:
     from openiop.scheduling.models import Enrollment, Schedule, Session
 
     today = timezone.localdate()
-    near = (today - dt.timedelta(days=14), today + dt.timedelta(days=14))
+    near = (today - dt.timedelta(days=15), today + dt.timedelta(days=15))
     runs = Schedule.objects.filter(Q(facilitator=user) | Q(co_facilitator=user)).values("pk")
     covers = Session.objects.filter(
         Q(facilitator=user) | Q(co_facilitator=user), service_date__range=near

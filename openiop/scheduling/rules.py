@@ -20,6 +20,9 @@ from openiop.accounts.rules import DoseRules
 AT_RISK_DAYS = 7  # no attendance for this many days puts a patient on the at-risk list
 UNEXCUSED_IN_A_ROW = 2
 HORIZON_DAYS = 26 * 7  # sessions exist this far ahead; the nightly job keeps it so
+# A schedule makes at most this many sessions at once (a first day typed years too early
+# would otherwise fill the calendar with thousands of sessions nobody held).
+MAX_SESSIONS_AT_ONCE = 800
 MINUTE = Decimal(60)
 
 
@@ -166,6 +169,22 @@ WEEK_LABELS = {
     WeekStatus.BELOW: "Below the minimum",
     WeekStatus.ABOVE: "Above the maximum",
 }
+
+
+# Dates typed in forms and addresses are kept to these years, so week arithmetic never
+# overflows and a typo does not make a century of sessions.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def parse_day(text: object, default: dt.date | None = None) -> dt.date | None:
+    """A day written YYYY-MM-DD between FIRST_YEAR and LAST_YEAR, else ``default``."""
+    if not isinstance(text, str) or not text.strip():
+        return default
+    try:
+        day = dt.date.fromisoformat(text.strip())
+    except ValueError:
+        return default
+    return day if FIRST_YEAR <= day.year <= LAST_YEAR else default
 
 
 def week_start(day: dt.date) -> dt.date:

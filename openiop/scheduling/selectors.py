@@ -269,8 +269,9 @@ def staff_day(user: User, staff: User, facility: Facility, day: dt.date) -> list
                     Q(schedule__enrollments__end_date__isnull=True)
                     | Q(schedule__enrollments__end_date__gte=F("service_date"))
                 ),
+                distinct=True,  # two joins: without it each count multiplies the other
             ),
-            recorded=Count("attendance"),
+            recorded=Count("attendance", distinct=True),
         )
     )
     appointments = _appointments_between(user, start, end).filter(facility=facility, staff=staff)
@@ -375,8 +376,10 @@ def upcoming_for_staff(staff: User, *, start: dt.datetime, end: dt.datetime) -> 
 
 
 def feed_by_token(token: str) -> CalendarFeed | None:
+    """The live feed of a token; a staff member's link dies with their account."""
     return (
         CalendarFeed.objects.filter(token_hash=CalendarFeed.hash(token), revoked_at__isnull=True)
+        .filter(Q(staff__isnull=True) | Q(staff__is_active=True))
         .select_related("patient__facility", "staff")
         .first()
     )
@@ -420,25 +423,45 @@ def session_for(user: User, facility_ids: list[int], pk: int) -> Session | None:
     )
 
 
-def roster(session: Session) -> list[RosterRow]:
+@dataclass
+class Roster:
+    rows: list[RosterRow]
+    not_shown: int  # on the roster or recorded, but not patients the user may see
+
+
+def roster(user: User, session: Session) -> Roster:
     """Who is expected (enrolled that day) and who came (attendance, drop-ins included),
-    in a constant number of queries. The caller checked the user may record attendance."""
+    only the patients the user may see, in a constant number of queries; how many others
+    there are is counted, never named."""
     day = session.service_date
+    mine = Exists(visible_patients(user).filter(pk=OuterRef("patient_id")))
     enrolled = (
         Enrollment.objects.filter(schedule_id=session.schedule_id, start_date__lte=day)
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=day))
+        .annotate(mine=mine)
         .select_related("patient")
     )
     attendance = {
         a.patient_id: a
-        for a in Attendance.objects.filter(session=session).select_related("patient", "recorded_by")
+        for a in Attendance.objects.filter(session=session)
+        .annotate(mine=mine)
+        .select_related("patient", "recorded_by")
     }
-    rows = [
-        RosterRow(e.patient, e.episode_id, True, attendance.pop(e.patient_id, None))
-        for e in enrolled
-    ]
-    rows += [RosterRow(a.patient, a.episode_id, False, a) for a in attendance.values()]
-    return sorted(rows, key=lambda r: (r.patient.last_name, r.patient.first_name, r.patient.pk))
+    rows: list[RosterRow] = []
+    hidden = 0
+    for e in enrolled:
+        saved = attendance.pop(e.patient_id, None)
+        if e.mine:
+            rows.append(RosterRow(e.patient, e.episode_id, True, saved))
+        else:
+            hidden += 1
+    for a in attendance.values():
+        if a.mine:
+            rows.append(RosterRow(a.patient, a.episode_id, False, a))
+        else:
+            hidden += 1
+    rows.sort(key=lambda r: (r.patient.last_name, r.patient.first_name, r.patient.pk))
+    return Roster(rows, hidden)
 
 
 def drop_in_candidates(user: User, session: Session, term: str) -> QuerySet[Patient]:
@@ -543,6 +566,23 @@ class DayDose:
     @property
     def text(self) -> str:
         return rules.minutes_text(self.minutes) if self.minutes else "—"
+
+
+def episode_for_week(
+    patient: Patient, monday: dt.date, *, wanted: int | None = None
+) -> EpisodeOfCare | None:
+    """The episode asked for (``wanted``, one of the patient's), else the one in care during
+    the week (the latest admitted), else the patient's latest; None if there is none."""
+    episodes = EpisodeOfCare.objects.filter(patient=patient).select_related("program")
+    if wanted:
+        return episodes.filter(pk=wanted).first()
+    sunday = monday + dt.timedelta(days=6)
+    return (
+        episodes.filter(admission_date__lte=sunday)
+        .filter(Q(discharge_date__isnull=True) | Q(discharge_date__gte=monday))
+        .order_by("-admission_date")
+        .first()
+    ) or episodes.order_by("-admission_date").first()
 
 
 def episode_week(episode: EpisodeOfCare, monday: dt.date) -> tuple[list[DayDose], WeekRow]:

@@ -34,6 +34,7 @@ from openiop.audit.models import AuditEvent
 from openiop.audit.services import diff, plain, record, record_many, snapshot
 from openiop.patients.alerts import raise_alert
 from openiop.patients.models import ClinicalAlert, Patient, SupportContact
+from openiop.patients.selectors import visible_patients
 from openiop.scheduling import rules
 from openiop.scheduling.models import (
     Appointment,
@@ -125,18 +126,22 @@ def save_group_type(
     data: Mapping[str, Any],
     group: GroupType | None = None,
 ) -> GroupType:
-    """Add a group to a program's catalog, or change one."""
+    """Add a group to a program's catalog, or change one (fields left out of ``data``
+    keep their value)."""
     _need(actor, "scheduling.change_grouptype", "Only clinical leadership keeps the groups.")
     _at_facility(actor, program.facility_id)
     phases: list[Phase] = list(data.get("phases") or [])
-    credentials = list(data.get("facilitator_credentials") or [])
+    if group is not None and "facilitator_credentials" not in data:
+        credentials = list(group.facilitator_credentials)
+    else:
+        credentials = list(data.get("facilitator_credentials") or [])
     errors: dict[str, str | None] = {}
     if any(p.program_id != program.pk for p in phases):
         errors["phases"] = "Choose phases of this group's program."
     unknown = sorted(set(credentials) - set(Credential.Kind.values))
     if unknown:
         errors["facilitator_credentials"] = f"Unknown credentials: {', '.join(unknown)}."
-    name = str(data.get("name", "")).strip()
+    name = str(data.get("name", group.name if group else "")).strip()
     if not name:
         errors["name"] = "Give the group a name people recognize."
     elif (
@@ -213,11 +218,16 @@ def save_room(
         .exists()
     ):
         raise ValidationError({"name": "This facility already has a room with this name."})
+    seats = data.get("seats", room.seats if room else None)
+    if seats is not None and not 1 <= int(seats) <= 500:
+        raise ValidationError(
+            {"seats": "A room seats between 1 and 500 people (or leave it blank)."}
+        )
     fields = ("name", "seats", "is_active")
     before = snapshot(room, fields) if room else {}
     target = room or Room(facility=facility)
     target.name = name
-    target.seats = data.get("seats", target.seats)
+    target.seats = seats
     target.is_active = bool(data.get("is_active", target.is_active))
     target.save()
     record(
@@ -299,8 +309,9 @@ def _clashes(
                 busy.append((a.starts_at, a.ends_at, f"{u.display_name} has an appointment"))
         if patient is not None and a.patient_id == patient.pk:
             busy.append((a.starts_at, a.ends_at, f"The patient already has {kind}"))
+    busy.sort()
     for slot in sorted(slots, key=lambda s: s.starts_at):
-        for start, end, text in sorted(busy):
+        for start, end, text in busy:
             if rules.overlaps((slot.starts_at, slot.ends_at), (start, end)):
                 return (
                     f"Double-booked: {text} on {_when(start, facility)}. "
@@ -369,6 +380,9 @@ def create_schedule(*, actor: User, group: GroupType, data: Mapping[str, Any]) -
         errors["start_time"] = "Say what time the group starts."
     if start_date and end_date and end_date < start_date:
         errors["end_date"] = "The last day cannot be before the first day."
+    for name, day in (("start_date", start_date), ("end_date", end_date)):
+        if day and not rules.FIRST_YEAR <= day.year <= rules.LAST_YEAR:
+            errors[name] = f"Choose a day between {rules.FIRST_YEAR} and {rules.LAST_YEAR}."
     if not 15 <= minutes <= 480:
         errors["duration_minutes"] = "A session lasts between 15 minutes and 8 hours."
     _raise(errors)
@@ -392,6 +406,13 @@ def create_schedule(*, actor: User, group: GroupType, data: Mapping[str, Any]) -
     occurrences = _occurrences(schedule, start_date, through)
     if not occurrences:
         raise ValidationError({"rrule": "This rule gives no sessions between these days."})
+    if len(occurrences) > rules.MAX_SESSIONS_AT_ONCE:
+        raise ValidationError(
+            {
+                "start_date": f"From this first day the group would have {len(occurrences):,} "
+                f"sessions already (at most {rules.MAX_SESSIONS_AT_ONCE}). Check the year."
+            }
+        )
     slots = [Slot(o.starts_at, o.ends_at) for o in occurrences]
     clash = _clashes(facility, slots, room=room, staff=[facilitator, co])
     if clash:
@@ -469,11 +490,24 @@ def materialize(schedule: Schedule, *, through: dt.date) -> int:
 
 
 def extend_sessions(*, today: dt.date | None = None) -> int:
-    """Keep every running schedule's sessions made ``HORIZON_DAYS`` ahead."""
+    """Keep every running schedule's sessions made ``HORIZON_DAYS`` ahead. Only schedules
+    with sessions still to make are read, so the nightly cost does not grow with every
+    schedule ever ended."""
     made = 0
-    schedules = Schedule.objects.filter(
-        Q(end_date__isnull=True) | Q(end_date__gte=today or dt.date.min)
-    ).select_related("facility")
+    # The latest local day anywhere is at most one day after UTC's.
+    latest = today or timezone.now().date() + dt.timedelta(days=1)
+    schedules = (
+        Schedule.objects.filter(
+            Q(materialized_through__isnull=True)
+            | Q(materialized_through__lt=latest + dt.timedelta(days=rules.HORIZON_DAYS))
+        )
+        .filter(
+            Q(end_date__isnull=True)
+            | Q(materialized_through__isnull=True)
+            | Q(end_date__gt=F("materialized_through"))
+        )
+        .select_related("facility")
+    )
     for schedule in schedules:
         local_today = today or _today(schedule.facility)
         made += materialize(schedule, through=local_today + dt.timedelta(days=rules.HORIZON_DAYS))
@@ -482,21 +516,46 @@ def extend_sessions(*, today: dt.date | None = None) -> int:
 
 @transaction.atomic
 def end_schedule(*, actor: User, schedule: Schedule, last_date: dt.date, reason: str) -> Schedule:
-    """Stop a group from a date: later sessions without attendance go, enrollments end.
+    """Stop a group after a day: its later sessions without attendance come off the
+    calendar (those already past stay, cancelled with the reason) and enrollments end.
     What happened before stays as it was."""
     _need(actor, "scheduling.change_grouptype", "Only clinical leadership ends a schedule.")
     _at_facility(actor, schedule.facility_id)
     reason = reason.strip()
     if len(reason) < 3:
         raise ValidationError({"reason": "Say why the group stops."})
-    locked = Schedule.objects.select_for_update().get(pk=schedule.pk)
+    locked = (
+        Schedule.objects.select_for_update(of=("self",))
+        .select_related("facility")
+        .get(pk=schedule.pk)
+    )
     if last_date < locked.start_date:
         raise ValidationError({"last_date": "The last day cannot be before the first day."})
     if locked.end_date and last_date > locked.end_date:
         raise ValidationError({"last_date": "The schedule already ends before that day."})
     before = locked.end_date
-    later = Session.objects.filter(schedule=locked, occurrence_date__gt=last_date)
-    removed = later.filter(attendance__isnull=True).delete()[0]
+    later = Session.objects.filter(
+        schedule=locked, occurrence_date__gt=last_date, attendance__isnull=True
+    )
+    # Sessions from today on come off the calendar. Ones already past are history: they
+    # stay, cancelled with the reason, so the record of those days is not rewritten.
+    today = _today(locked.facility)
+    removed = later.filter(service_date__gte=today).delete()[0]
+    past = list(
+        later.filter(service_date__lt=today).exclude(status=Session.Status.CANCELLED).distinct()
+    )
+    Session.objects.filter(pk__in=[x.pk for x in past]).update(status=Session.Status.CANCELLED)
+    SessionChange.objects.bulk_create(
+        SessionChange(
+            session=x,
+            kind=SessionChange.Kind.CANCEL,
+            before={"status": "scheduled"},
+            after={"status": "cancelled"},
+            reason=f"The group stopped: {reason}"[:300],
+            changed_by=actor,
+        )
+        for x in past
+    )
     locked.end_date = last_date
     locked.save(update_fields=["end_date"])
     ended = Enrollment.objects.filter(schedule=locked).filter(
@@ -516,7 +575,11 @@ def end_schedule(*, actor: User, schedule: Schedule, last_date: dt.date, reason:
         section="group schedule",
         changes={"end_date": [plain(before), plain(last_date)]},
         reason=reason,
-        detail={"sessions_removed": removed, "enrollments_ended": ended_ids},
+        detail={
+            "sessions_removed": removed,
+            "sessions_cancelled": [x.pk for x in past],
+            "enrollments_ended": ended_ids,
+        },
     )
     return locked
 
@@ -1287,6 +1350,9 @@ def save_group_attendance(
         .select_related("episode")
     }
     existing = {a.patient_id: a for a in Attendance.objects.filter(session=locked)}
+    in_care = set(
+        visible_patients(actor).filter(pk__in=list(by_patient)).values_list("pk", flat=True)
+    )
     outside = [pid for pid in by_patient if pid not in roster and pid not in existing]
     drop_ins = {
         e.patient_id: e
@@ -1311,7 +1377,9 @@ def save_group_attendance(
             problems["status"] = "Choose whether the patient came."
         if locked.is_cancelled and line.status != Attendance.Status.CANCELLED:
             problems["status"] = "This session was cancelled; mark everyone 'Session cancelled'."
-        if pid in roster:
+        if pid not in in_care:  # never said whether they are on the roster
+            problems = {"patient": "Choose a patient in your care."}
+        elif pid in roster:
             episodes[pid] = roster[pid].episode_id
         elif pid in existing:
             episodes[pid] = existing[pid].episode_id
@@ -1620,7 +1688,7 @@ def check_week(*, week: dt.date) -> int:
     )
     for row in week_dose_rows(
         EpisodeOfCare.objects.filter(admission_date__lte=monday).filter(
-            Q(discharge_date__isnull=True) | Q(discharge_date__gt=monday + dt.timedelta(days=6))
+            Q(discharge_date__isnull=True) | Q(discharge_date__gte=monday + dt.timedelta(days=6))
         ),
         monday,
     ):
@@ -1692,6 +1760,9 @@ def revoke_feed(*, actor: User, feed: CalendarFeed) -> CalendarFeed:
             actor,
             "scheduling.change_appointment",
             "Only the clinical team and the front desk do this.",
+        )
+        _at_facility(
+            actor, Patient.objects.values_list("facility_id", flat=True).get(pk=feed.patient_id)
         )
     locked = CalendarFeed.objects.select_for_update().get(pk=feed.pk)
     if locked.revoked_at is not None:

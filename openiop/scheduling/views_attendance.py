@@ -28,7 +28,7 @@ from django.views.decorators.http import require_http_methods
 from openiop.accounts.models import User
 from openiop.accounts.selectors import facilities_for
 from openiop.audit.models import AuditEvent
-from openiop.audit.services import record, record_many
+from openiop.audit.services import record, record_list
 from openiop.patients.models import Patient
 from openiop.scheduling import rules, selectors, services
 from openiop.scheduling.forms_attendance import (
@@ -130,28 +130,13 @@ def _row(
 
 def _audit_shown(user: User, session: Session, patient_ids: Sequence[int]) -> None:
     """One view record per patient shown on the screen (one insert for the whole list)."""
-    detail = {"session": session.pk}
-    if not patient_ids:
-        record(
-            actor=user,
-            action=AuditEvent.Action.VIEW,
-            facility_id=session.facility_id,
-            obj=session,
-            section=ROSTER_SECTION,
-            detail={**detail, "results": 0},
-        )
-        return
-    record_many(
-        {
-            "actor": user,
-            "action": AuditEvent.Action.VIEW,
-            "patient": pid,
-            "facility_id": session.facility_id,
-            "obj": session,
-            "section": ROSTER_SECTION,
-            "detail": detail,
-        }
-        for pid in patient_ids
+    record_list(
+        actor=user,
+        patients=patient_ids,
+        facility_id=session.facility_id,
+        obj=session,
+        section=ROSTER_SECTION,
+        detail={"session": session.pk},
     )
 
 
@@ -176,8 +161,8 @@ def attendance(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     session = _session(user, pk)
     started = timezone.now() >= session.starts_at
-    roster = selectors.roster(session)
-    on_roster = {r.patient.pk for r in roster}
+    roster = selectors.roster(user, session)
+    on_roster = {r.patient.pk for r in roster.rows}
     posted = request.method == "POST"
     source = request.POST if posted else request.GET
     wanted = [pid for pid in _ids(source.getlist("add")) if pid not in on_roster]
@@ -195,7 +180,8 @@ def attendance(request: HttpRequest, pk: int) -> HttpResponse:
         )
     data = request.POST if posted else None
     rows = [
-        _row(session, r.patient, enrolled=r.enrolled, saved=r.attendance, data=data) for r in roster
+        _row(session, r.patient, enrolled=r.enrolled, saved=r.attendance, data=data)
+        for r in roster.rows
     ]
     rows += [_row(session, p, enrolled=False, saved=None, data=data) for p in added]
     fields = SessionFieldsForm(
@@ -251,6 +237,7 @@ def attendance(request: HttpRequest, pk: int) -> HttpResponse:
         "added_ids": [p.pk for p in added],
         "minutes_help": MINUTES_HELP,
         "changes": [c for c in session.changes.all() if c.kind != "topic"],
+        "not_shown": roster.not_shown,
     }
     return render(request, "scheduling/attendance/screen.html", context)
 
@@ -263,7 +250,7 @@ def drop_in_search(request: HttpRequest, pk: int) -> HttpResponse:
     session = _session(user, pk)
     form = DropInSearchForm(request.POST or None)
     term = form.cleaned_data["q"].strip() if form.is_valid() else ""
-    on_roster = {r.patient.pk for r in selectors.roster(session)}
+    on_roster = {r.patient.pk for r in selectors.roster(user, session).rows}
     added = _ids(request.POST.getlist("add"))
     candidates: list[Patient] = []
     if term:

@@ -58,10 +58,7 @@ def day_text(day: dt.date) -> str:
 
 
 def parse_day(text: str | None, default: dt.date) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text) if text else default
-    except ValueError:
-        return default
+    return rules.parse_day(text) or default
 
 
 @dataclass

@@ -27,7 +27,6 @@ from openiop.accounts.selectors import staff_with_roles
 from openiop.plans.forms import apply_errors
 from openiop.scheduling import selectors, services
 from openiop.scheduling.forms_catalog import (
-    WEEKDAYS,
     CurriculumForm,
     EndScheduleForm,
     GroupForm,
@@ -40,14 +39,13 @@ from openiop.scheduling.forms_catalog import (
     TopicForm,
 )
 from openiop.scheduling.models import GroupType, Room, Schedule, Session, SessionChange
+from openiop.scheduling.text import repeats_text
 from openiop.scheduling.views_calendar import clock, day_text, facility_of
 
 VIEW = "scheduling.view_schedule"
 KEEP = "scheduling.change_grouptype"
 CHANGE_SESSION = "scheduling.change_session"
 CREDENTIAL_LABELS = dict(Credential.Kind.choices)
-DAY_NAMES = dict(WEEKDAYS)
-FREQ_WORDS = {"DAILY": "day", "WEEKLY": "week", "MONTHLY": "month", "YEARLY": "year"}
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -80,23 +78,6 @@ def _staff(facility: Facility) -> Any:
 
 def _active_rooms(facility: Facility) -> Any:
     return selectors.rooms(facility).filter(is_active=True)
-
-
-def repeats_text(rule: str) -> str:
-    """FREQ=WEEKLY;BYDAY=MO,WE,FR → "Monday, Wednesday and Friday, every week"."""
-    parts = dict(p.split("=", 1) for p in rule.split(";") if "=" in p)
-    freq = FREQ_WORDS.get(parts.get("FREQ", ""))
-    known = {"FREQ", "BYDAY", "INTERVAL"}
-    days = parts.get("BYDAY", "").split(",") if parts.get("BYDAY") else []
-    if freq is None or set(parts) - known or any(d not in DAY_NAMES for d in days):
-        return rule
-    interval = parts.get("INTERVAL", "1")
-    every = f"every {freq}" if interval == "1" else f"every {interval} {freq}s"
-    if not days:
-        return every.capitalize()
-    names = [DAY_NAMES[d] for d in days]
-    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    return f"{listed}, {every}"
 
 
 def length_text(minutes: int) -> str:
@@ -153,7 +134,7 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
     running = list(selectors.schedules(facility, running_on=today).filter(group=group))
     ended = list(
         Schedule.objects.filter(group=group, end_date__lt=today)
-        .select_related("track", "room", "facilitator")
+        .select_related("track", "room", "facilitator", "co_facilitator")
         .order_by("-end_date")[:10]
     )
     for s in [*running, *ended]:

@@ -30,7 +30,7 @@ from openiop.accounts.models import Facility, User
 from openiop.accounts.rules import DoseRules
 from openiop.admissions.models import EpisodeOfCare
 from openiop.audit.models import AuditEvent
-from openiop.audit.services import record, record_many
+from openiop.audit.services import record_list
 from openiop.scheduling import rules, selectors
 
 DOSE = "scheduling.view_dose"
@@ -67,11 +67,7 @@ def facility_for_dose(request: HttpRequest) -> tuple[User, Facility]:
 
 def week_of(text: str | None, default: dt.date) -> dt.date:
     """The Monday of the week asked for (?week=YYYY-MM-DD, any day of it), else of ``default``."""
-    try:
-        day = dt.date.fromisoformat(text) if text else default
-    except ValueError:
-        day = default
-    return rules.week_start(day)
+    return rules.week_start(rules.parse_day(text) or default)
 
 
 def audit_list(
@@ -84,27 +80,13 @@ def audit_list(
     detail: dict[str, str] | None = None,
 ) -> int:
     """One audit record per patient a list showed (one record saying "nobody" otherwise)."""
-    ids = sorted(set(patient_ids))
-    extra = dict(detail or {})
-    if not ids:
-        record(
-            actor=user,
-            action=action,
-            facility_id=facility.pk,
-            section=section,
-            detail={**extra, "results": 0},
-        )
-        return 1
-    return record_many(
-        {
-            "actor": user,
-            "action": action,
-            "patient": pid,
-            "facility_id": facility.pk,
-            "section": section,
-            "detail": extra,
-        }
-        for pid in ids
+    return record_list(
+        actor=user,
+        patients=list(patient_ids),
+        facility_id=facility.pk,
+        section=section,
+        action=action,
+        detail=detail,
     )
 
 

@@ -39,6 +39,7 @@ from openiop.plans.rules import CRISIS_LINE
 from openiop.scheduling import ics, rules, selectors, services
 from openiop.scheduling.forms_patient import EnrollForm, FeedForm, LeaveForm, parse_date, parse_id
 from openiop.scheduling.models import Attendance, CalendarFeed, Enrollment, Schedule
+from openiop.scheduling.text import repeats_text
 
 SECTION = "schedule"
 SHEET_FILENAME = "weekly-schedule.pdf"
@@ -47,8 +48,6 @@ FEED_WARNING = (
     "initials only, never a name or anything about health. Stop the link if it is lost "
     "or no longer needed."
 )
-DAY_NAMES = {"MO": "Mon", "TU": "Tue", "WE": "Wed", "TH": "Thu", "FR": "Fri", "SA": "Sat"}
-DAY_NAMES["SU"] = "Sun"
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -95,19 +94,6 @@ def _episode(context: dict[str, Any]) -> EpisodeOfCare | None:
 def _tab(pk: int, monday: dt.date | None = None) -> str:
     address = reverse("scheduling:patient", kwargs={"pk": pk})
     return f"{address}?week={monday.isoformat()}" if monday else address
-
-
-def repeats_text(rule: str) -> str:
-    """FREQ=WEEKLY;BYDAY=MO,WE,FR → "Mon, Wed, Fri" (the rule itself when unusual)."""
-    parts = dict(p.split("=", 1) for p in rule.upper().split(";") if "=" in p)
-    days = [DAY_NAMES.get(d[-2:], d) for d in parts.get("BYDAY", "").split(",") if d]
-    interval = parts.get("INTERVAL", "1")
-    freq = parts.get("FREQ")
-    if freq == "WEEKLY" and days:
-        return ", ".join(days) + ("" if interval == "1" else f", every {interval} weeks")
-    if freq == "DAILY" and not days and interval == "1":
-        return "Every day"
-    return rule
 
 
 @dataclass
@@ -157,6 +143,18 @@ def patient(request: HttpRequest, pk: int) -> HttpResponse:
     """The patient's week and how they attended, the week's and the episode's dose, their
     groups and appointments: a constant number of queries whatever the number of groups."""
     _actor, access, context = _open(request, pk)
+    return _tab_page(request, access, context)
+
+
+def _tab_page(
+    request: HttpRequest,
+    access: ChartAccess,
+    context: dict[str, Any],
+    *,
+    feed_form: FeedForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The chart tab; ``feed_form`` is a calendar-link form sent back with its errors."""
     person = access.patient
     today: dt.date = context["today"]
     monday = rules.week_start(parse_date(request.GET.get("week"), today))
@@ -195,8 +193,8 @@ def patient(request: HttpRequest, pk: int) -> HttpResponse:
             )
     if context["may_book"]:
         context["feeds"] = list(selectors.feeds_of(patient=person))
-        context["feed_form"] = FeedForm()
-    return render(request, "scheduling/patient/tab.html", context)
+        context["feed_form"] = feed_form or FeedForm()
+    return render(request, "scheduling/patient/tab.html", context, status=status)
 
 
 # --- joining and leaving groups ----------------------------------------------------------------
@@ -426,8 +424,11 @@ def feed_new(request: HttpRequest, pk: int) -> HttpResponse:
         refused="Only the clinical team and the front desk make calendar links.",
     )
     form = FeedForm(request.POST)
-    label = form.cleaned_data["label"] if form.is_valid() else ""
-    feed, token = services.create_feed(actor=user, patient=access.patient, label=label)
+    if not form.is_valid():  # nothing is made: the tab again, the error on the name
+        return _tab_page(request, access, context, feed_form=form, status=400)
+    feed, token = services.create_feed(
+        actor=user, patient=access.patient, label=form.cleaned_data["label"]
+    )
     context["back"] = _tab(access.patient.pk) + "#calendar-links"
     return _shown_once(request, context, feed, token)
 
@@ -467,14 +468,18 @@ def my_feed(request: HttpRequest) -> HttpResponse:
     appointments (patients by initials only)."""
     user = _staff_user(request)
     context: dict[str, Any] = {"warning": FEED_WARNING, "form": FeedForm()}
+    status = 200
     if request.method == "POST":
         form = FeedForm(request.POST)
-        label = form.cleaned_data["label"] if form.is_valid() else ""
-        feed, token = services.create_feed(actor=user, staff=user, label=label)
-        context["back"] = reverse("scheduling:my_feed")
-        return _shown_once(request, context, feed, token)
+        if form.is_valid():
+            feed, token = services.create_feed(
+                actor=user, staff=user, label=form.cleaned_data["label"]
+            )
+            context["back"] = reverse("scheduling:my_feed")
+            return _shown_once(request, context, feed, token)
+        context["form"], status = form, 400  # nothing is made: the error on the name
     context["feeds"] = list(selectors.feeds_of(staff=user))
-    return render(request, "scheduling/feeds/mine.html", context)
+    return render(request, "scheduling/feeds/mine.html", context, status=status)
 
 
 @login_required

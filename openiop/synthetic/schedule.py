@@ -4,9 +4,13 @@ appointments, built through openiop.scheduling.services so every write is checke
 audited, and the same on every load of the same day.
 
 What a counselor finds: most patients attend; some arrive late, leave early or miss a
-group; one has two unexcused absences in a row (an alert to the primary clinician); one has
-not attended for more than a week (the at-risk list); one fell below the program's minimum
-last week and one went above its maximum (a drop-in to the evening groups).
+group; one has two unexcused absences in a row (the one "two unexcused in a row" alert to
+the primary clinician: the random misses never fall twice in a row); one has not attended
+for more than a week (the at-risk list); one fell below the program's minimum last week and
+one went above its maximum (a drop-in to the evening groups). Last week's check raises a
+short-week alert for the one below the minimum and for anyone a random miss put below it
+too (often a partial-hospitalization patient who missed a day), so there may be a few.
+Telehealth-only groups have no room.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from openiop.scheduling.models import (
 WEEKS_OF_HISTORY = 6
 MWF, TT = "FREQ=WEEKLY;BYDAY=MO,WE,FR", "FREQ=WEEKLY;BYDAY=TU,TH"
 WEEKDAYS = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
-ROOMS = ("Group room A", "Group room B", "Family room", "Telehealth")
+ROOMS = ("Group room A", "Group room B", "Family room")
 THERAPISTS = ["CADC", "LADC", "LCSW", "LPC", "LMFT", "PSYD"]
 LICENSED = ["LCSW", "LPC", "LMFT", "PSYD"]
 
@@ -168,17 +172,15 @@ IOP_SLOTS = (
         "LGBTQ+ group",
         "FREQ=WEEKLY;BYDAY=MO",
         dt.time(12, 15),
-        "Telehealth",
+        None,
         "clinician@example.org",
-        telehealth=True,
     ),
     Slot(
         "Survivors' group",
         "FREQ=WEEKLY;BYDAY=TH",
         dt.time(12, 15),
-        "Telehealth",
+        None,
         "clinician5@example.org",
-        telehealth=True,
     ),
     Slot(
         "12-step meeting (on site)",
@@ -250,10 +252,9 @@ OTHER_SLOTS = {
             "Recovery group",
             TT,
             dt.time(18, 0),
-            "Telehealth",
+            None,
             "supervisor@example.org",
             "Evening",
-            telehealth=True,
         ),
     ),
 }
@@ -287,7 +288,7 @@ def load_schedule(
         name: services.save_room(
             actor=director,
             facility=facility,
-            data={"name": name, "seats": 2 if name == "Telehealth" else 14},
+            data={"name": name, "seats": 14},
         )
         for name in ROOMS
     }
@@ -549,7 +550,7 @@ def _attendance(
                 status = "cancelled"
             elif episode_id == cast.at_risk and session.service_date >= quiet_from:
                 status, note = "excused", "Called in sick; said they would be back next week."
-            elif session.pk in streak_ids:
+            elif episode_id == cast.streak and session.pk in streak_ids:
                 status = "unexcused"
             elif episode_id == cast.below and in_last_week:
                 status = "present" if session.service_date == last_monday else "excused"

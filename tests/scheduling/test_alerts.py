@@ -356,3 +356,14 @@ def test_a_long_attendance_history_does_not_hide_another_patients_streak(
 
     assert len(attendance_alerts(ep, services.UNEXCUSED_SOURCE)) == 1
     assert len(attendance_alerts(other, services.UNEXCUSED_SOURCE)) == 1
+
+
+@pytest.mark.parametrize(("discharged", "judged"), [(6, True), (5, False)])
+def test_a_patient_discharged_on_the_sunday_was_in_care_all_week(
+    front_desk: User, mwf: Schedule, ep: EpisodeOfCare, discharged: int, judged: bool
+) -> None:
+    f.came(front_desk, f.session_on(mwf, MONDAY), ep)
+    EpisodeOfCare.objects.filter(pk=ep.pk).update(
+        discharge_date=MONDAY + dt.timedelta(days=discharged)
+    )
+    assert services.check_week(week=MONDAY) == (1 if judged else 0)

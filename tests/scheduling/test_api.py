@@ -127,6 +127,11 @@ def test_leadership_keeps_the_group_catalog_and_rooms(
     changed = patch(client, f"groups/{data['id']}/", {"capacity": 8})
     assert changed.status_code == 200, changed.content
     assert as_json(changed)["capacity"] == 8 and as_json(changed)["name"] == data["name"]
+    # What the PATCH left out keeps its value.
+    assert (as_json(changed)["facilitator_credentials"], as_json(changed)["phases"]) == (
+        ["LCSW"],
+        [maintenance.pk],
+    )
     topics = put(
         client,
         f"groups/{data['id']}/curriculum/",
@@ -204,7 +209,8 @@ def test_a_schedule_makes_sessions_and_a_double_booking_is_refused(
     )
     assert ended.status_code == 200, ended.content
     assert as_json(ended)["end_date"] == "2026-03-29"
-    assert not Session.objects.filter(schedule_id=data["id"], service_date__gt="2026-03-29")
+    after = Session.objects.filter(schedule_id=data["id"], service_date__gt="2026-03-29")
+    assert not after.exclude(status="cancelled").exists()  # days already past: cancelled
     no_reason = post(client, f"schedules/{data['id']}/end/", {"last_date": "2026-03-20"})
     assert no_reason.status_code == 400 and "reason" in as_json(no_reason)
 
@@ -598,6 +604,9 @@ def test_dose_per_patient_and_per_facility_week(
     assert dose["episode_totals"]["last_attended"] == "2026-03-04"
     assert dose["rules"]["min_hours_per_day"] == "3.00"
     assert last_event(action=AuditEvent.Action.VIEW, patient_id=pid).section == "dose (API)"
+    unknown = client.get(f"{API}patients/{pid}/dose/", {"episode": enrolled.pk + 1000})
+    assert unknown.status_code == 400
+    assert as_json(unknown)["episode"] == ["Choose an episode of care of this patient."]
 
     report = api_signed_in(billing).get(f"{API}dose/facility-week/", {"week": "2026-03-06"})
     assert report.status_code == 200, report.content
@@ -789,3 +798,16 @@ def test_the_scheduling_endpoints_add_no_schema_warnings(db: None) -> None:
     before = _schema_warnings([path("api/v1/", include((without, "api")))])
     after = _schema_warnings([path("api/v1/", include((api_v1, "api")))])
     assert after == before
+
+
+@pytest.mark.parametrize(
+    ("url", "param"),
+    [("sessions/", "from"), ("sessions/", "to"), ("dose/facility-week/", "week")],
+)
+@pytest.mark.parametrize("far", ["9999-12-30", "0001-01-02"])
+def test_a_date_far_from_now_is_refused_with_the_range(
+    director: User, url: str, param: str, far: str
+) -> None:
+    response = api_signed_in(director).get(API + url, {param: far})
+    assert response.status_code == 400
+    assert "between 2000 and 2100" in as_json(response)[param][0]

@@ -9,7 +9,7 @@ import pytest
 from icalendar import Calendar
 
 from openiop.accounts.models import Facility, Program, User
-from openiop.scheduling import ics, services
+from openiop.scheduling import ics, selectors, services
 from openiop.scheduling.models import Appointment, Session
 from openiop.scheduling.selectors import Entry
 from tests.admissions.factories import program_with_phases
@@ -137,3 +137,12 @@ def test_the_ics_marks_cancelled_events_and_writes_utc() -> None:
     assert parsed["session-2@openiop"]["status"] == "CANCELLED"
     assert parsed["session-1@openiop"]["location"] == "Room A"
     assert "DTSTART:20260302T170000Z" in text
+
+
+@pytest.mark.django_db
+def test_a_staff_link_stops_working_when_the_account_is_deactivated(clinician: User) -> None:
+    feed, token = services.create_feed(actor=clinician, staff=clinician)
+    assert selectors.feed_by_token(token) == feed
+    clinician.is_active = False
+    clinician.save(update_fields=["is_active"])
+    assert selectors.feed_by_token(token) is None

@@ -9,6 +9,8 @@ import zoneinfo
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from openiop.accounts.models import Facility, Program, User
@@ -146,3 +148,26 @@ def test_without_a_date_the_command_checks_the_last_full_week(
     today = timezone.localdate(timezone=facility.zone)
     last_week = rules.week_start(today) - dt.timedelta(days=7)
     assert f"week of {last_week.isoformat()} checked" in out.getvalue()
+
+
+def test_the_job_does_not_read_schedules_that_ended_with_all_their_sessions_made(
+    director: User, program: Program, clinician: User, mwf: Schedule
+) -> None:
+    def cost() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            services.extend_sessions()  # the nightly call: each facility's own today
+        return len(queries)
+
+    before = cost()
+    for n in range(4):
+        ended = f.schedule(
+            director,
+            f.group(director, program, f"Old group {n}", duration_minutes=30),
+            clinician,
+            rrule="FREQ=WEEKLY;BYDAY=SA",
+            start_time=dt.time(8 + n),
+        )
+        services.end_schedule(
+            actor=director, schedule=ended, last_date=MONDAY + dt.timedelta(days=26), reason="Done"
+        )
+    assert cost() == before

@@ -330,3 +330,15 @@ def test_the_planned_week_against_the_program(
     adding = selectors.planned_week(episode, MONDAY, adding=extra)
     assert adding.with_new_minutes == 630 and adding.with_new_text == "10.5"
     assert adding.plan_hours is None
+
+
+def test_a_clinicians_day_counts_the_roster_and_the_attendance_once_each(
+    director: User, facility: Facility, program: Program, mwf: Schedule, clinician: User
+) -> None:
+    people = [f.admitted(facility, program, clinician, name) for name in ("Ash", "Birch", "Cole")]
+    for e in people:
+        f.enrolled(clinician, e, mwf)
+    f.came(clinician, f.session_on(mwf, MONDAY), *people)
+    [entry] = selectors.staff_day(director, clinician, facility, MONDAY)
+    assert entry.session is not None
+    assert (entry.session.on_roster, entry.session.recorded) == (3, 3)  # type: ignore[attr-defined]

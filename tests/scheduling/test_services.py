@@ -387,11 +387,21 @@ def test_ending_a_schedule(
     services.end_schedule(actor=director, schedule=mwf, last_date=WEDNESDAY, reason="Merged")
     mwf.refresh_from_db()
     assert mwf.end_date == WEDNESDAY
-    assert list(Session.objects.filter(schedule=mwf).values_list("occurrence_date", flat=True)) == [
+    held = Session.objects.filter(schedule=mwf).exclude(status=Session.Status.CANCELLED)
+    assert list(held.values_list("occurrence_date", flat=True)) == [
         MONDAY,
         WEDNESDAY,
         FRIDAY,  # kept: it has attendance
     ]
+    # Days already past stay on the record, cancelled with the reason; none from today on.
+    today = timezone.localdate(timezone=mwf.facility.zone)
+    stopped = Session.objects.filter(schedule=mwf, status=Session.Status.CANCELLED)
+    assert (
+        stopped.exists()
+        and not Session.objects.filter(schedule=mwf, service_date__gte=today).exists()
+    )
+    assert all(x.service_date < today and x.occurrence_date > FRIDAY for x in stopped)
+    assert set(stopped.values_list("changes__reason", flat=True)) == {"The group stopped: Merged"}
     enrollment.refresh_from_db()
     assert enrollment.end_date == WEDNESDAY
     assert enrollment.end_reason == "The group stopped: Merged"
@@ -787,8 +797,21 @@ def test_a_patient_not_in_treatment_here_is_refused(
             session=f.session_on(mwf, MONDAY),
             lines=[Line(patient_id=outside_patient.pk, status="present")],
         )
+    # Outside the clinician's scope: refused without saying whether they are in treatment.
+    assert caught.value.lines == {outside_patient.pk: {"patient": "Choose a patient in your care."}}
+
+
+def test_a_patient_in_scope_but_not_in_treatment_is_refused(
+    director: User, mwf: Schedule, unassigned_patient: Any
+) -> None:
+    with pytest.raises(AttendanceRefused) as caught:
+        services.save_group_attendance(
+            actor=director,
+            session=f.session_on(mwf, MONDAY),
+            lines=[Line(patient_id=unassigned_patient.pk, status="present")],
+        )
     assert caught.value.lines == {
-        outside_patient.pk: {"patient": "This patient is not in treatment at this facility."}
+        unassigned_patient.pk: {"patient": "This patient is not in treatment at this facility."}
     }
 
 
@@ -875,3 +898,41 @@ def test_two_unexcused_absences_in_a_row_alert_the_primary_clinician(
 def test_billing_cannot_record_attendance(billing: User, mwf: Schedule, ep: EpisodeOfCare) -> None:
     with pytest.raises(PermissionDenied):
         f.came(billing, f.session_on(mwf, MONDAY), ep)
+
+
+@pytest.mark.parametrize(
+    ("start", "field", "message"),
+    [
+        (dt.date(2002, 3, 4), "start_date", "would have 3,"),  # a year typed wrong
+        (dt.date(1999, 3, 1), "start_date", "between 2000 and 2100"),
+    ],
+)
+def test_a_first_day_years_too_early_is_refused(
+    director: User, process: GroupType, clinician: User, start: dt.date, field: str, message: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        f.schedule(director, process, clinician, start_date=start)
+    assert message in caught.value.message_dict[field][0]
+    assert not Session.objects.exists()
+
+
+@pytest.mark.parametrize("seats", [0, 501])
+def test_a_room_with_no_seats_or_too_many_is_refused(
+    director: User, facility: Facility, seats: int
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        services.save_room(
+            actor=director, facility=facility, data={"name": "Annex", "seats": seats}
+        )
+    assert "between 1 and 500" in caught.value.message_dict["seats"][0]
+    assert not Room.objects.filter(name="Annex").exists()
+
+
+def test_a_patient_link_is_stopped_only_by_staff_of_the_patients_facility(
+    clinician: User, other_clinician: User, ep: EpisodeOfCare
+) -> None:
+    feed, _token = services.create_feed(actor=clinician, patient=ep.patient)
+    with pytest.raises(PermissionDenied):
+        services.revoke_feed(actor=other_clinician, feed=feed)
+    feed.refresh_from_db()
+    assert feed.revoked_at is None

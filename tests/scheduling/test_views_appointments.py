@@ -181,9 +181,14 @@ def test_reschedule_keeps_the_old_one_as_rescheduled(
     old = booked(clinician, care, therapist, room)
     address = reverse("scheduling:appointment_reschedule", args=[old.pk])
     client = signed_in(clinician)
-    assert "Move the appointment" in body(client.get(address))
+    page = body(client.get(address))
+    assert "Move the appointment" in page
+    # The browser's own pickers, starting at the current day and time.
+    assert '<input type="date" name="day" value="2026-03-02"' in page
+    assert '<input type="time" name="start" value="13:00"' in page
     missing = client.post(address, {"day": "2026-03-03", "start": "10:00", "reason": ""})
     assert "Say why it moves." in body(missing)
+    assert 'value="2026-03-03"' in body(missing)  # kept as typed
     response = client.post(
         address, {"day": "2026-03-03", "start": "10:00", "reason": "Patient works late"}
     )

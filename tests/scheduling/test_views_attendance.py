@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from openiop.accounts.models import Facility, Program, User
+from openiop.accounts.roles import Role
 from openiop.admissions.models import EpisodeOfCare
 from openiop.audit.models import AuditEvent
 from openiop.scheduling import services
@@ -336,6 +338,45 @@ def test_a_cancelled_session_starts_every_line_as_cancelled(
     assert "Staff training day" in page
 
 
+def placeholder(page: str, episode: EpisodeOfCare) -> str | None:
+    """The grey hint of a line's Minutes box (None when it has none)."""
+    box = re.search(rf'<input [^>]*name="p{episode.patient_id}-minutes"[^>]*>', page)
+    assert box is not None
+    hint = re.search(r'placeholder="([^"]*)"', box.group(0))
+    return hint.group(1) if hint else None
+
+
+def test_the_minutes_hint_is_what_a_blank_box_records(
+    clinician: User, people: list[EpisodeOfCare], session: Session
+) -> None:
+    a, b, c = people
+    client = signed_in(clinician)
+    page = body(client.get(url(session)))
+    assert [placeholder(page, e) for e in people] == ["180", "180", "180"]  # all start present
+    data = form(session, line(a), line(b, "late", arrived_at="09:30"), line(c, "excused"))
+    assert client.post(url(session), data).status_code == 302
+    page = body(client.get(url(session)))
+    # The saved minutes, not the session's length: 150 from 9:30, none for the absence.
+    assert [placeholder(page, e) for e in people] == ["180", "150", "0"]
+    # Sent back with an error: an absence still says 0; a changed time has no hint (the
+    # save works it out), a plain "present" the whole session.
+    session.refresh_from_db()
+    data = form(
+        session, line(a, minutes="999"), line(b, "late", arrived_at="09:45"), line(c, "unexcused")
+    )
+    page = body(client.post(url(session), data))
+    assert "Nothing was saved" in page
+    assert [placeholder(page, e) for e in people] == ["180", None, "0"]
+
+
+def test_a_cancelled_sessions_lines_hint_no_minutes(
+    clinician: User, people: list[EpisodeOfCare], session: Session
+) -> None:
+    services.cancel_session(actor=clinician, session=session, reason="Staff training day")
+    page = body(signed_in(clinician).get(url(session)))
+    assert [placeholder(page, e) for e in people] == ["0", "0", "0"]
+
+
 def _queries(client: Any, address: str) -> int:
     with CaptureQueriesContext(connection) as queries:
         assert client.get(address).status_code == 200
@@ -383,3 +424,24 @@ def test_saving_costs_the_same_queries_for_3_or_12_patients(
         client.post(url(big), form(big, *(line(e) for e in [*people, *extra])))
     assert Attendance.objects.filter(session=big).count() == 12
     assert len(twelve) == len(three)
+
+
+def test_a_clinician_outside_the_group_sees_and_records_none_of_its_patients(
+    people: list[EpisodeOfCare], session: Session, make_user: Callable[..., User]
+) -> None:
+    """Minimum necessary: not their group, not their caseload — no names, no saves."""
+    stranger = make_user(Role.CLINICIAN, email="stranger@example.org")
+    client = signed_in(stranger)
+    page = body(client.get(url(session)))
+    assert not any(e.patient.last_name in page for e in people)
+    assert "3 people on this roster are not shown" in page
+    client.post(url(session), form(session, *(line(e) for e in people)))
+    assert not Attendance.objects.exists()
+    with pytest.raises(services.AttendanceRefused) as caught:
+        services.save_group_attendance(
+            actor=stranger,
+            session=session,
+            lines=[services.Line(patient_id=e.patient_id, status="present") for e in people],
+        )
+    assert set(caught.value.lines) == {e.patient_id for e in people}
+    assert not Attendance.objects.exists()

@@ -291,3 +291,21 @@ def test_the_sub_navigation_offers_dose_pages_only_to_those_who_read_dose(
     assert dose in _week(signed_in(clinician))
     html = _week(signed_in(front_desk))
     assert dose not in html and reverse("scheduling:at_risk") not in html
+
+
+@pytest.mark.parametrize("far", ["9999-12-31", "0001-01-02", "1999-12-31", "2101-01-01"])
+@pytest.mark.parametrize(
+    ("name", "param"),
+    [
+        ("scheduling:week", "week"),
+        ("scheduling:day", "day"),
+        ("scheduling:dose_report", "week"),
+        ("scheduling:dose_report_csv", "week"),
+    ],
+)
+def test_a_date_far_from_now_opens_this_week_instead_of_failing(
+    director: User, morning: Schedule, name: str, param: str, far: str
+) -> None:
+    response = signed_in(director).get(reverse(name), {param: far})
+    assert response.status_code == 200
+    assert far not in body(response)

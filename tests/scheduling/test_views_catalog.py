@@ -22,6 +22,7 @@ from openiop.scheduling.models import (
     Session,
     SessionChange,
 )
+from openiop.scheduling.text import repeats_text
 from tests.admissions.factories import program_with_phases
 from tests.conftest import body, signed_in
 from tests.factories import UserFactory
@@ -215,6 +216,25 @@ def test_the_curriculum_is_one_topic_per_line(director: User, process: GroupType
     assert CurriculumTopic.objects.filter(group=process).count() == 3
 
 
+def test_only_the_spaced_separator_starts_a_description(director: User, process: GroupType) -> None:
+    """ " -- " splits a line; two hyphens inside a word are part of the topic."""
+    client = signed_in(director)
+    response = client.post(
+        url("curriculum", process.pk),
+        {"topics": "Self--care\nHALT -- hungry, angry, lonely, tired--a check\nRelapse --"},
+    )
+    assert response.status_code == 302
+    topics = CurriculumTopic.objects.filter(group=process).order_by("order")
+    assert [(t.title, t.description) for t in topics] == [
+        ("Self--care", ""),
+        ("HALT", "hungry, angry, lonely, tired--a check"),
+        ("Relapse", ""),
+    ]
+    response = client.post(url("curriculum", process.pk), {"topics": "-- no topic here"})
+    assert response.status_code == 400
+    assert "Line 1 has a description but no topic." in body(response)
+
+
 def test_rooms_are_added_and_edited(director: User, facility: Facility, cedar: Room) -> None:
     client = signed_in(director)
     response = client.post(url("room_new"), {"name": "Oak Room", "seats": "14", "is_active": "on"})
@@ -342,7 +362,8 @@ def test_ending_a_schedule_asks_for_confirmation_first(
     )
     assert response.status_code == 302
     assert Schedule.objects.get(pk=morning.pk).end_date == last
-    assert not Session.objects.filter(schedule=morning, occurrence_date__gt=last).exists()
+    after = Session.objects.filter(schedule=morning, occurrence_date__gt=last)
+    assert not after.exclude(status=Session.Status.CANCELLED).exists()  # past ones: cancelled
 
 
 def test_ending_a_schedule_needs_a_reason(director: User, morning: Schedule) -> None:
@@ -523,3 +544,48 @@ def test_pages_cost_the_same_queries_whatever_their_length(
         )
     schedule(director, process, clinician, rrule="FREQ=WEEKLY;BYDAY=SA")
     assert [_count(client, p) for p in pages] == before
+
+
+def test_ended_schedules_cost_the_same_queries_however_many(
+    director: User, clinician: User, program: Program, process: GroupType
+) -> None:
+    """Each ended schedule names its co-facilitator, read with the schedules."""
+
+    def ended(day: str) -> User:
+        co = UserFactory.create(role=Role.CLINICIAN, facilities=[program.facility])
+        schedule(
+            director,
+            process,
+            clinician,
+            rrule=f"FREQ=WEEKLY;BYDAY={day}",
+            end_date=MONDAY + dt.timedelta(days=20),
+            co_facilitator=co,
+        )
+        return co
+
+    first = ended("TU")
+    client = signed_in(director)
+    address = url("group", process.pk)
+    client.get(address)
+    one = _count(client, address)
+    others = [ended(day) for day in ("TH", "SA", "SU")]
+    page = body(client.get(address))
+    for co in (first, *others):
+        assert f"with {co.display_name}" in page
+    assert _count(client, address) == one
+
+
+@pytest.mark.parametrize(
+    ("rule", "words"),
+    [
+        ("FREQ=WEEKLY;BYDAY=MO,WE,FR", "Monday, Wednesday and Friday"),
+        ("FREQ=WEEKLY;BYDAY=TU", "Tuesday"),
+        ("FREQ=WEEKLY;BYDAY=TU,TH;INTERVAL=2", "Tuesday and Thursday, every 2 weeks"),
+        ("FREQ=DAILY", "Every day"),
+        ("FREQ=MONTHLY;INTERVAL=3", "Every 3 months"),
+        ("FREQ=MONTHLY;BYDAY=1TU", "FREQ=MONTHLY;BYDAY=1TU"),  # said as written
+        ("FREQ=WEEKLY;BYDAY=MO;COUNT=4", "FREQ=WEEKLY;BYDAY=MO;COUNT=4"),
+    ],
+)
+def test_a_rule_reads_the_same_in_words_everywhere(rule: str, words: str) -> None:
+    assert repeats_text(rule) == words

@@ -456,7 +456,10 @@ def test_the_home_panel_costs_the_same_queries_for_3_or_15_patients(
     few, _ = count()
     [admit(facility, program, clinician, f"Many{n}") for n in range(12)]
     many, (panel, html) = count()
-    assert many == few <= 4  # two reads, each with the user's scope
+    assert many == few <= 5  # two reads, each with the user's scope, and one audit insert
     assert len(panel.context["at_risk"]) == home.SHOWN and panel.context["more"] == 15 - home.SHOWN
+    audited = AuditEvent.objects.filter(section="at-risk list (home page)", actor=clinician)
+    last = set(audited.order_by("-pk")[: home.SHOWN].values_list("patient_id", flat=True))
+    assert last == {r.episode.patient_id for r in panel.context["at_risk"]}  # names shown
     assert "and 7 more." in html
     assert panel.context["below"] == 15

@@ -82,6 +82,20 @@ def test_it_shows_the_week_how_they_attended_and_the_dose(
     assert response.context["week_row"].minutes == 180
 
 
+def test_the_dose_heading_says_which_week(
+    clinician: User, episode: EpisodeOfCare, process: Schedule
+) -> None:
+    services.enroll(actor=clinician, episode=episode, schedule=process, start_date=MONDAY)
+    client = signed_in(clinician)
+    now = body(client.get(url("patient", episode.patient)))
+    assert "This week's dose" in now and "Dose, week of" not in now
+    this_week = this_monday(episode.facility)
+    same = body(client.get(url("patient", episode.patient) + f"?week={this_week.isoformat()}"))
+    assert "This week's dose" in same
+    before = body(client.get(url("patient", episode.patient) + f"?week={WEEK}"))
+    assert "Dose, week of Mar 2" in before and "This week's dose" not in before
+
+
 def test_a_week_that_meets_the_minimum_says_so(
     clinician: User, episode: EpisodeOfCare, process: Schedule
 ) -> None:
@@ -194,7 +208,7 @@ def test_the_enroll_page_lists_groups_and_who_may_join(
     veterans = group(director, program, "Veterans' group", specialty="veterans")
     schedule(director, veterans, director, rrule="FREQ=WEEKLY;BYDAY=TU", start_time=dt.time(18))
     page = body(signed_in(clinician).get(url("enroll", episode.patient) + f"?start_date={WEEK}"))
-    assert "Process group" in page and "Mon, Wed, Fri" in page
+    assert "Process group" in page and "Monday, Wednesday and Friday" in page
     assert "0 / 12" in page
     assert "needs the patient&#x27;s veteran status recorded" in page
 
@@ -338,7 +352,7 @@ def test_enrolling_works_and_shows_on_the_tab(
     assert response.status_code == 302
     assert Enrollment.objects.filter(episode=episode, schedule=process).exists()
     page = body(client.get(url("patient", episode.patient)))
-    assert "Process group" in page and "Mon, Wed, Fri at 9:00 AM" in page
+    assert "Process group" in page and "Monday, Wednesday and Friday at 9:00 AM" in page
 
 
 def test_the_front_desk_cannot_enroll(front_desk: User, episode: EpisodeOfCare) -> None:
@@ -451,6 +465,23 @@ def test_making_a_patient_link_shows_it_once(
     # The tab lists it, without the address.
     tab = body(client.get(url("patient", episode.patient)))
     assert "Phone" in tab and "Stop this link" in tab and address not in tab
+
+
+def test_a_too_long_link_name_is_shown_as_an_error_and_nothing_is_made(
+    clinician: User, episode: EpisodeOfCare
+) -> None:
+    client = signed_in(clinician)
+    response = client.post(url("feed_new", episode.patient), {"label": "x" * 101})
+    assert response.status_code == 400
+    page = body(response)
+    assert "Ensure this value has at most 100 characters (it has 101)." in page
+    assert "Schedule &amp; attendance" in page and "Make a calendar link" in page
+    assert "address" not in response.context
+    mine = client.post(reverse("scheduling:my_feed"), {"label": "y" * 101})
+    assert mine.status_code == 400
+    assert "Ensure this value has at most 100 characters (it has 101)." in body(mine)
+    assert "address" not in mine.context
+    assert not CalendarFeed.objects.exists()
 
 
 def test_the_patient_feed_holds_initials_and_no_name(
