@@ -30,8 +30,8 @@ def attendance_watch(user: User, facility: Facility) -> HomePanel | None:
             detail={"on": today.isoformat()},
         )
     last_week = rules.week_start(today) - dt.timedelta(days=7)
-    counts = selectors.weekly_counts(selectors.facility_week_dose(user, facility, last_week))
-    below = counts.get(rules.WeekStatus.BELOW, 0)
+    counts = selectors.week_counts(selectors.facility_week_query(user, facility, last_week))
+    below = counts[rules.WeekStatus.BELOW]
     return HomePanel(
         "scheduling/_home_panel.html",
         {

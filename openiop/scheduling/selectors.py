@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
+    Case,
+    CharField,
     Count,
-    DecimalField,
     Exists,
-    ExpressionWrapper,
     F,
+    FilteredRelation,
     Max,
     OuterRef,
     Prefetch,
@@ -22,6 +24,8 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    Value,
+    When,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -481,14 +485,6 @@ def drop_in_candidates(user: User, session: Session, term: str) -> QuerySet[Pati
 # --- dose ----------------------------------------------------------------------------------------
 
 
-def _outer_threshold() -> ExpressionWrapper:
-    """The outer episode's program minimum minutes for a service day, in SQL."""
-    return ExpressionWrapper(
-        OuterRef("program__min_hours_per_day") * 60,
-        output_field=DecimalField(max_digits=8, decimal_places=2),
-    )
-
-
 @dataclass
 class WeekRow:
     episode: EpisodeOfCare
@@ -517,44 +513,120 @@ class WeekRow:
         return rules.week_shortfall(self.hours, self.service_days, self.dose_rules)
 
 
-def week_dose_rows(episodes: QuerySet[EpisodeOfCare], monday: dt.date) -> list[WeekRow]:
-    """Hours and service days of each episode in the week that holds ``monday``: one query.
+# A weekly row names the patient (display name, MRN) and nothing else of theirs: the rest
+# of the record is not read (minimum necessary, and most of the cost of 500 rows).
+_PATIENT_SHOWN = {"id", "facility", "first_name", "preferred_name", "last_name", "mrn"}
+_PATIENT_UNUSED = [
+    f.name
+    for f in Patient._meta.concrete_fields
+    if f.name not in _PATIENT_SHOWN and not f.primary_key
+]
 
-    Two correlated subqueries read each episode's week through the (episode, week_start)
-    index, so the cost does not grow with the length of everyone's history.
-    """
+
+# Program hours are decimals with two places; an hour in minutes compared with a tolerance
+# far below 0.6 minute keeps SQLite's floating point on the same side as the rule.
+_TOLERANCE = Value(Decimal("0.001"))
+
+
+def week_dose(episodes: QuerySet[EpisodeOfCare], monday: dt.date) -> QuerySet[EpisodeOfCare]:
+    """The episodes with ``week_minutes``, ``week_days`` (service days) and ``week_status``
+    for the week that holds ``monday``, all worked out by the database: one GROUP BY over
+    the week's DoseDay rows, joined on (episode, week_start) — the index — so the cost does
+    not grow with anyone's history. The status is ``rules.week_status`` written in SQL, so
+    a report can count and filter by it without reading every row."""
     monday = rules.week_start(monday)
-    week = DoseDay.objects.filter(episode=OuterRef("pk"), week_start=monday).order_by()
-    minutes = week.values("episode").annotate(total=Sum("minutes")).values("total")
-    service_days = (
-        week.filter(minutes__gte=_outer_threshold())
-        .values("episode")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    qs = (
-        episodes.select_related("patient", "program", "primary_clinician", "track", "phase")
-        .annotate(
-            week_minutes=Coalesce(Subquery(minutes), 0),
-            week_days=Coalesce(Subquery(service_days), 0),
+    minute = Value(rules.MINUTE)
+    return (
+        episodes.annotate(
+            week=FilteredRelation("dose_days", condition=Q(dose_days__week_start=monday))
         )
+        .annotate(
+            week_minutes=Coalesce(Sum("week__minutes"), 0),
+            week_days=Count(
+                "week", filter=Q(week__minutes__gte=F("program__min_hours_per_day") * minute)
+            ),
+        )
+        .annotate(
+            week_status=Case(
+                When(
+                    Q(program__max_hours_per_week__isnull=False)
+                    & Q(week_minutes__gt=F("program__max_hours_per_week") * minute + _TOLERANCE),
+                    then=Value(rules.WeekStatus.ABOVE.value),
+                ),
+                When(
+                    Q(week_days__gte=F("program__min_days_per_week"))
+                    & Q(week_minutes__gte=F("program__min_hours_per_week") * minute - _TOLERANCE),
+                    then=Value(rules.WeekStatus.MEETS.value),
+                ),
+                default=Value(rules.WeekStatus.BELOW.value),
+                output_field=CharField(),
+            )
+        )
+    )
+
+
+def with_status(week: QuerySet[EpisodeOfCare], status: str) -> QuerySet[EpisodeOfCare]:
+    """Only the ``week_dose`` episodes whose week has this status (a WHERE in SQL)."""
+    return week.filter(**{"week_status": status})
+
+
+def for_showing(week: QuerySet[EpisodeOfCare]) -> QuerySet[EpisodeOfCare]:
+    """``week_dose`` episodes ready to show, by patient name: the patient's name and MRN
+    joined; the few programs, tracks, phases and clinicians read once each (prefetch)
+    rather than joined and built again on every row."""
+    return (
+        week.select_related("patient")
+        .defer(*(f"patient__{name}" for name in _PATIENT_UNUSED))
+        .prefetch_related("program", "primary_clinician", "track", "phase")
         .order_by("patient__last_name", "patient__first_name", "pk")
     )
-    return [WeekRow(e, monday, e.week_minutes, e.week_days) for e in qs]
 
 
-def facility_week_dose(user: User, facility: Facility, monday: dt.date) -> list[WeekRow]:
-    """The facility's weekly dose report: every episode open during the week, for the
-    patients the user may see."""
+def as_week_rows(episodes: Iterable[EpisodeOfCare], monday: dt.date) -> list[WeekRow]:
     monday = rules.week_start(monday)
+    return [WeekRow(e, monday, e.week_minutes, e.week_days) for e in episodes]  # type: ignore[attr-defined]
+
+
+def week_dose_rows(episodes: QuerySet[EpisodeOfCare], monday: dt.date) -> list[WeekRow]:
+    """Hours, service days and status of each episode in the week: one query (and one
+    per related table, whatever the number of rows)."""
+    return as_week_rows(for_showing(week_dose(episodes, monday)), monday)
+
+
+def week_counts(episodes: QuerySet[EpisodeOfCare]) -> dict[str, int]:
+    """How many ``week_dose`` episodes meet, are below or above, and in all: one query."""
+    return episodes.aggregate(
+        total=Count("pk"),
+        **{
+            status.value: Count("pk", filter=Q(week_status=status.value))
+            for status in rules.WeekStatus
+        },
+    )
+
+
+def _in_care_during(user: User, facility: Facility, monday: dt.date) -> QuerySet[EpisodeOfCare]:
+    """Every episode of the facility open during the week, for the patients the user may
+    see."""
     require(user, "scheduling.view_dose", "Dose figures are for the clinical team and billing.")
     sunday = monday + dt.timedelta(days=6)
-    episodes = EpisodeOfCare.objects.filter(
+    return EpisodeOfCare.objects.filter(
         facility=facility,
         admission_date__lte=sunday,
         patient__in=visible_patients(user).values("pk"),
     ).filter(Q(discharge_date__isnull=True) | Q(discharge_date__gte=monday))
-    return week_dose_rows(episodes, monday)
+
+
+def facility_week_query(user: User, facility: Facility, monday: dt.date) -> QuerySet[EpisodeOfCare]:
+    """The facility's weekly dose report as a query (count, filter and page it): every
+    episode in care during the week that the user may see, with its ``week_dose``."""
+    monday = rules.week_start(monday)
+    return week_dose(_in_care_during(user, facility, monday), monday)
+
+
+def facility_week_dose(user: User, facility: Facility, monday: dt.date) -> list[WeekRow]:
+    """Every row of the facility's weekly dose report (exports; pages take a page)."""
+    monday = rules.week_start(monday)
+    return week_dose_rows(_in_care_during(user, facility, monday), monday)
 
 
 @dataclass

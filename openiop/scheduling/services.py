@@ -1398,6 +1398,7 @@ def save_group_attendance(
     now = timezone.now()
     create: list[Attendance] = []
     update: list[Attendance] = []
+    changed: set[str] = set()
     audit: list[dict[str, Any]] = []
     for pid, line in by_patient.items():
         minutes = (
@@ -1454,6 +1455,7 @@ def save_group_attendance(
             setattr(row, k, v)
         row.recorded_by, row.recorded_at = actor, now
         update.append(row)
+        changed.update(changes)
         audit.append(
             {
                 "actor": actor,
@@ -1469,10 +1471,12 @@ def save_group_attendance(
     if create:
         bulk_create_with_history(create, Attendance, default_user=actor)
     if update:
+        # Only the columns some line changed: each is a CASE over the rows, and building
+        # them is most of the cost of a save.
         bulk_update_with_history(
             update,
             Attendance,
-            [*ATTENDANCE_FIELDS, "recorded_by", "recorded_at"],
+            [*(f for f in ATTENDANCE_FIELDS if f in changed), "recorded_by", "recorded_at"],
             default_user=actor,
         )
     record_many(audit)
@@ -1676,7 +1680,7 @@ def check_unexcused_streaks(episodes: Sequence[EpisodeOfCare], *, actor: User | 
 def check_week(*, week: dt.date) -> int:
     """After a week ends: every episode open all that week whose attended dose is below
     the program's minimum alerts its primary clinician (once per week)."""
-    from openiop.scheduling.selectors import week_dose_rows  # reads stay in selectors
+    from openiop.scheduling import selectors  # reads stay in selectors
 
     monday = rules.week_start(week)
     raised = 0
@@ -1686,14 +1690,13 @@ def check_week(*, week: dt.date) -> int:
             source_type=WEEK_SOURCE, source_id__endswith=suffix
         ).values_list("source_id", flat=True)
     )
-    for row in week_dose_rows(
-        EpisodeOfCare.objects.filter(admission_date__lte=monday).filter(
-            Q(discharge_date__isnull=True) | Q(discharge_date__gte=monday + dt.timedelta(days=6))
-        ),
-        monday,
-    ):
+    in_care = EpisodeOfCare.objects.filter(admission_date__lte=monday).filter(
+        Q(discharge_date__isnull=True) | Q(discharge_date__gte=monday + dt.timedelta(days=6))
+    )
+    below = selectors.with_status(selectors.week_dose(in_care, monday), rules.WeekStatus.BELOW)
+    for row in selectors.as_week_rows(selectors.for_showing(below), monday):
         source_id = f"{row.episode.pk}{suffix}"
-        if row.status != rules.WeekStatus.BELOW or source_id in done:
+        if source_id in done:
             continue
         raise_alert(
             patient=row.episode.patient,

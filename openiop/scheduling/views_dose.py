@@ -5,9 +5,10 @@ otherwise), for the patients they may see at the facility they are working in. B
 lists of patient information: each page writes one audit record per patient shown, and
 the CSV download is audited as an export the same way.
 
-The hours and service days are added up by the database (selectors.facility_week_dose,
-one query whatever the number of patients). The "Show" filter picks from the rows already
-read, so the counts at the top are always the whole week's.
+The hours, service days and each week's status are worked out by the database
+(selectors.week_dose): the page counts the statuses in one query and reads only the rows
+of its page (the "Show" filter is a WHERE on the status), so its cost does not grow with
+the number of patients; the counts at the top are always the whole week's.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ import csv
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path, reverse
@@ -151,10 +154,10 @@ def chart_link() -> Callable[[int], str]:
     return lambda pk: pattern.replace(str(marker), str(pk))
 
 
-def _report(user: User, facility: Facility, monday: dt.date) -> list[ReportRow]:
+def _report(rows: list[selectors.WeekRow], monday: dt.date) -> list[ReportRow]:
     link = chart_link()
     out = []
-    for r in selectors.facility_week_dose(user, facility, monday):
+    for r in rows:
         e = r.episode
         status = r.status
         out.append(
@@ -178,12 +181,10 @@ def _report(user: User, facility: Facility, monday: dt.date) -> list[ReportRow]:
     return out
 
 
-def _shown(rows: list[ReportRow], show: str) -> list[ReportRow]:
-    if show == "below":
-        return [r for r in rows if r.status == rules.WeekStatus.BELOW]
-    if show == "above":
-        return [r for r in rows if r.status == rules.WeekStatus.ABOVE]
-    return rows
+def _chosen(user: User, facility: Facility, monday: dt.date, show: str) -> QuerySet[Any]:
+    """The report's rows as a query, only the status asked for ("Show"), by name."""
+    week = selectors.facility_week_query(user, facility, monday)
+    return selectors.for_showing(selectors.with_status(week, show) if show else week)
 
 
 def _show(request: HttpRequest) -> str:
@@ -199,9 +200,12 @@ def dose_report(request: HttpRequest) -> HttpResponse:
     this_week = rules.week_start(today)
     monday = week_of(request.GET.get("week"), today)
     show = _show(request)
-    rows = _report(user, facility, monday)
-    page = Paginator(_shown(rows, show), PAGE_SIZE).get_page(request.GET.get("page"))
-    shown = list(page.object_list)
+    # Counted, filtered and paged by the database: the page reads one page of rows.
+    counts = selectors.week_counts(selectors.facility_week_query(user, facility, monday))
+    page = Paginator(_chosen(user, facility, monday, show), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    shown = _report(selectors.as_week_rows(page.object_list, monday), monday)
     audit_list(
         user,
         facility,
@@ -209,16 +213,13 @@ def dose_report(request: HttpRequest) -> HttpResponse:
         section=REPORT_SECTION,
         detail={"week": monday.isoformat()},
     )
-    counts = dict.fromkeys(rules.WeekStatus, 0)
-    for r in rows:
-        counts[r.status] += 1
     sunday = monday + dt.timedelta(days=6)
     context = {
         "facility": facility,
         "rows": shown,
         "page": page,
         "querystring": urlencode({"week": monday.isoformat(), **({"show": show} if show else {})}),
-        "total": len(rows),
+        "total": counts["total"],
         "counts": [
             (status, status.label, counts[status], key)
             for status, key in (
@@ -238,7 +239,7 @@ def dose_report(request: HttpRequest) -> HttpResponse:
         "show": show,
         "show_choices": list(SHOW.items()),
         "show_label": SHOW[show],
-        "dose_rules": _rules_text(rows),
+        "dose_rules": _rules_text(shown),
         "subnav": "dose",
     }
     return render(request, "scheduling/dose/report.html", context)
@@ -276,7 +277,7 @@ def dose_report_csv(request: HttpRequest) -> HttpResponse:
     today = selectors.today_at(facility)
     monday = week_of(request.GET.get("week"), today)
     show = _show(request)
-    shown = _shown(_report(user, facility, monday), show)
+    shown = _report(selectors.as_week_rows(_chosen(user, facility, monday, show), monday), monday)
     audit_list(
         user,
         facility,

@@ -342,3 +342,62 @@ def test_a_clinicians_day_counts_the_roster_and_the_attendance_once_each(
     [entry] = selectors.staff_day(director, clinician, facility, MONDAY)
     assert entry.session is not None
     assert (entry.session.on_roster, entry.session.recorded) == (3, 3)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("per_day", "hours_a_day", "max_week"),
+    [
+        # 2 h 59 / 3 h 00 a day, 8.98 / 9.0 h and 2 / 3 service days a week, the maximum.
+        ([180, 180, 179], "3", "19"),
+        ([180, 180, 180], "3", "19"),
+        ([180, 180, 179, 1], "3", "19"),
+        ([240, 240, 240, 240, 180], "3", "19"),
+        ([240, 240, 240, 240, 181], "3", "19"),
+        ([0], "3", "19"),
+        # Program rules with awkward decimals (floating point in SQLite).
+        ([537, 537, 537], "8.95", "26.85"),
+        ([537, 537, 538], "8.95", "26.85"),
+        ([149, 150, 150, 150], "2.5", None),
+    ],
+)
+def test_the_database_gives_every_week_the_status_the_rule_gives(
+    director: User,
+    facility: Facility,
+    clinician: User,
+    per_day: list[int],
+    hours_a_day: str,
+    max_week: str | None,
+) -> None:
+    program = program_with_phases(
+        facility,
+        min_hours_per_day=Decimal(hours_a_day),
+        min_days_per_week=3,
+        min_hours_per_week=Decimal(hours_a_day) * 3,
+        max_hours_per_week=Decimal(max_week) if max_week else None,
+    )
+    episode = f.admitted(facility, program, clinician)
+    dose(episode, *days(*per_day))
+    week = selectors.facility_week_query(director, facility, MONDAY)
+    [row] = selectors.as_week_rows(selectors.for_showing(week), MONDAY)
+    minutes, service_days = row.minutes, row.service_days
+    in_sql = selectors.with_status(week, row.status).count() == 1
+    expected = rules.week_status(rules.hours(minutes), service_days, program.dose_rules())
+    assert row.status == expected and in_sql  # the rule in Python and in SQL agree
+    assert service_days == sum(1 for m in per_day if rules.is_service_day(m, program.dose_rules()))
+    counts = {s.value: int(s == expected) for s in WeekStatus}
+    counts["total"] = 1
+    assert selectors.week_counts(week) == counts
+
+
+def test_the_report_counts_and_filters_by_status_in_the_database(
+    director: User, facility: Facility, program: Program, clinician: User
+) -> None:
+    dose(f.admitted(facility, program, clinician, "Adams"), *days(180, 0, 180, 0, 180))
+    dose(f.admitted(facility, program, clinician, "Baker"), *days(180, 180))
+    dose(f.admitted(facility, program, clinician, "Chen"), *days(60))
+    week = selectors.facility_week_query(director, facility, MONDAY)
+    assert selectors.week_counts(week) == {"total": 3, "meets": 1, "below": 2, "above": 0}
+    below = selectors.for_showing(selectors.with_status(week, WeekStatus.BELOW))
+    rows = selectors.as_week_rows(below, MONDAY)
+    assert [r.episode.patient.last_name for r in rows] == ["Baker", "Chen"]
+    assert all(r.status == WeekStatus.BELOW for r in rows)
