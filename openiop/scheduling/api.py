@@ -699,14 +699,10 @@ def _code(error: DjangoValidationError, payload: Mapping[str, Any]) -> str | Non
         found = {e.code for errors in error.error_dict.values() for e in errors}
     else:
         found = {e.code for e in error.error_list}
+    # The services put the code on the field's error (a dict drops a code given beside it).
     for code in ("warning", "conflict"):
         if code in found:
             return code
-    # ValidationError({field: message}, code=...) drops the code: read it from the content.
-    if set(payload) == {"override_reason"}:
-        return "warning"
-    if any(m.startswith("Double-booked") for messages in payload.values() for m in messages):
-        return "conflict"
     return None
 
 

@@ -33,7 +33,7 @@ from django.utils import timezone
 from openiop.accounts.models import Facility, Track, User
 from openiop.accounts.rules import DoseRules
 from openiop.admissions.models import EpisodeOfCare
-from openiop.patients.models import Patient
+from openiop.patients.models import Patient, SupportContact
 from openiop.patients.selectors import visible_patients
 from openiop.plans.models import PlanVersion
 from openiop.scheduling import rules
@@ -846,6 +846,20 @@ def enrollments_of(episode: EpisodeOfCare) -> QuerySet[Enrollment]:
     )
 
 
+def enrollment_of(patient: Patient, pk: int) -> Enrollment | None:
+    """One of this patient's enrollments (the caller opened the chart)."""
+    return (
+        Enrollment.objects.filter(pk=pk, patient=patient)
+        .select_related("schedule__group", "episode")
+        .first()
+    )
+
+
+def contacts_of(patient: Patient) -> QuerySet[SupportContact]:
+    """The patient's support-system members, who may take part in a family session."""
+    return SupportContact.objects.filter(patient=patient).order_by("name", "pk")
+
+
 def open_schedules_for(episode: EpisodeOfCare, day: dt.date) -> QuerySet[Schedule]:
     return (
         schedules(episode.facility, running_on=day)
@@ -880,6 +894,15 @@ def group_of(facility: Facility, pk: int) -> GroupType | None:
         .select_related("program")
         .prefetch_related("phases", "topics")
         .first()
+    )
+
+
+def ended_schedules(group: GroupType, today: dt.date, *, limit: int = 10) -> list[Schedule]:
+    """The group's schedules that have stopped, the latest first."""
+    return list(
+        Schedule.objects.filter(group=group, end_date__lt=today)
+        .select_related("track", "room", "facilitator", "co_facilitator")
+        .order_by("-end_date")[:limit]
     )
 
 

@@ -834,9 +834,22 @@ def check_enrollments(
             check.errors["start_date"] = "Say from which day the patient joins."
         return checks
     person = person_of(episode.patient)
+    still_on = Q(end_date__isnull=True) | Q(end_date__gte=start_date)
+    # Everyone on the roster that day, and everyone who joins later and stays.
+    taken = dict(
+        Enrollment.objects.filter(schedule_id__in=[s.pk for s in schedules])
+        .filter(
+            (Q(start_date__lte=start_date) & still_on)
+            | Q(start_date__gt=start_date, end_date__isnull=True)
+        )
+        .values("schedule_id")
+        .annotate(n=Count("pk"))
+        .values_list("schedule_id", "n")
+    )
     open_to_them: list[Schedule] = []
     for schedule in schedules:
         check = checks[schedule.pk]
+        check.enrolled_on_day = taken.get(schedule.pk, 0)
         if schedule.group.program_id != episode.program_id:
             check.errors["schedule"] = "This group belongs to another program."
             continue
@@ -852,22 +865,10 @@ def check_enrollments(
     if not open_to_them:
         return checks
     ids = [s.pk for s in open_to_them]
-    still_on = Q(end_date__isnull=True) | Q(end_date__gte=start_date)
     on_roster = set(
         Enrollment.objects.filter(episode=episode, schedule_id__in=ids)
         .filter(still_on)
         .values_list("schedule_id", flat=True)
-    )
-    # Everyone on the roster that day, and everyone who joins later and stays.
-    taken = dict(
-        Enrollment.objects.filter(schedule_id__in=ids)
-        .filter(
-            (Q(start_date__lte=start_date) & still_on)
-            | Q(start_date__gt=start_date, end_date__isnull=True)
-        )
-        .values("schedule_id")
-        .annotate(n=Count("pk"))
-        .values_list("schedule_id", "n")
     )
     clashes = _enrollment_clashes(episode, open_to_them, start_date)
     for schedule in open_to_them:
@@ -876,7 +877,6 @@ def check_enrollments(
         if schedule.pk in on_roster:
             check.errors["schedule"] = "The patient is already on this group's roster."
             continue
-        check.enrolled_on_day = taken.get(schedule.pk, 0)
         if check.enrolled_on_day >= group.capacity:
             people = "person" if group.capacity == 1 else "people"
             check.errors["schedule"] = (

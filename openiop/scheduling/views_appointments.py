@@ -26,7 +26,7 @@ from openiop.accounts.roles import CLINICAL_ROLES
 from openiop.accounts.selectors import staff_with_roles
 from openiop.admissions.selectors import open_episode
 from openiop.patients.chart import chart_context
-from openiop.patients.models import Patient, SupportContact
+from openiop.patients.models import Patient
 from openiop.patients.selectors import ChartAccess, chart_access
 from openiop.plans.forms import apply_errors
 from openiop.scheduling import selectors, services
@@ -110,7 +110,7 @@ def appointment_new(request: HttpRequest, pk: int) -> HttpResponse:
         initial={"day": today, "kind": Appointment.Kind.INDIVIDUAL},
         staff=staff_with_roles(facility, CLINICAL_ROLES),
         rooms=selectors.rooms(facility).filter(is_active=True),
-        contacts=SupportContact.objects.filter(patient=patient).order_by("name", "pk"),
+        contacts=selectors.contacts_of(patient),
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -132,11 +132,7 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
     group = _group(facility, pk)
     today = selectors.today_at(facility)
     running = list(selectors.schedules(facility, running_on=today).filter(group=group))
-    ended = list(
-        Schedule.objects.filter(group=group, end_date__lt=today)
-        .select_related("track", "room", "facilitator", "co_facilitator")
-        .order_by("-end_date")[:10]
-    )
+    ended = selectors.ended_schedules(group, today)
     for s in [*running, *ended]:
         _describe_schedule(s)
     context = {

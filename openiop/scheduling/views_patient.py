@@ -299,11 +299,7 @@ def leave(request: HttpRequest, pk: int, enrollment_pk: int) -> HttpResponse:
         refused="Only the clinical team changes group enrollments.",
     )
     person = access.patient
-    enrollment = (
-        Enrollment.objects.filter(pk=enrollment_pk, patient=person)
-        .select_related("schedule__group", "episode")
-        .first()
-    )
+    enrollment = selectors.enrollment_of(person, enrollment_pk)
     if enrollment is None:
         raise Http404("No such group enrollment for this patient.")
     today: dt.date = context["today"]

@@ -61,5 +61,5 @@ def test_a_whole_group_is_recorded_and_the_patients_week_changes(
     page.goto(week)
     expect(status).to_contain_text("Meets the minimum")
     expect(status).to_contain_text("9 h over 3 service days")
-    days = page.get_by_role("table", name="Minutes attended each day this week")
+    days = page.get_by_role("table", name="Minutes attended each day of the week")
     expect(days.get_by_text("service day")).to_have_count(3)

@@ -574,3 +574,14 @@ def test_nobody_stops_someone_elses_link(
     response = signed_in(clinician).post(reverse("scheduling:my_feed_stop", args=[feed.pk]))
     assert response.status_code == 404
     assert CalendarFeed.objects.get(pk=feed.pk).is_active
+
+
+def test_the_places_taken_count_those_joining_later_as_the_capacity_rule_does(
+    clinician: User, program: Program, facility: Facility, episode: EpisodeOfCare, process: Schedule
+) -> None:
+    later = admitted(facility, program, clinician, last_name="Okafor")
+    services.enroll(
+        actor=clinician, episode=later, schedule=process, start_date=MONDAY + dt.timedelta(days=14)
+    )
+    page = body(signed_in(clinician).get(url("enroll", episode.patient) + f"?start_date={WEEK}"))
+    assert "1 / 12" in page  # the place is taken for every week from now on
