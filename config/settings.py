@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "openiop.admissions",
     "openiop.plans",
     "openiop.scheduling",
+    "openiop.recovery",
     "openiop.synthetic",
 ]
 
