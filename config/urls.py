@@ -20,6 +20,7 @@ api_v1 = [
     path("", include("openiop.admissions.api_urls")),
     path("", include("openiop.plans.api_urls")),
     path("", include("openiop.scheduling.api_urls")),
+    path("", include("openiop.recovery.api_urls")),
 ]
 
 urlpatterns = [
