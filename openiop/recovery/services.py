@@ -110,6 +110,11 @@ def record_drug_test(
         errors["collected_at"] = "The collection time cannot be in the future."
     elif collected_at.astimezone(episode.facility.zone).date() < episode.admission_date:
         errors["collected_at"] = "The specimen was collected before the admission."
+    elif (
+        episode.discharge_date is not None
+        and collected_at.astimezone(episode.facility.zone).date() > episode.discharge_date
+    ):
+        errors["collected_at"] = "The specimen was collected after the discharge."
     if collected_by is None:
         errors["collected_by"] = "Say who collected the specimen."
     if not results:

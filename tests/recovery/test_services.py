@@ -128,6 +128,17 @@ def test_bad_input_is_refused_and_nothing_is_saved(
     assert not AuditEvent.objects.filter(section="drug test").exists()
 
 
+def test_a_test_after_the_discharge_is_refused(clinician: User, ep: EpisodeOfCare) -> None:
+    EpisodeOfCare.objects.filter(pk=ep.pk).update(discharge_date=dt.date(2026, 3, 3))
+    ep.refresh_from_db()
+    with pytest.raises(ValidationError) as caught:
+        drug_test(clinician, ep)
+    assert caught.value.message_dict["collected_at"] == [
+        "The specimen was collected after the discharge."
+    ]
+    assert not DrugTest.objects.exists()
+
+
 def test_one_bad_substance_refuses_the_whole_test(clinician: User, ep: EpisodeOfCare) -> None:
     with pytest.raises(ValidationError) as caught:
         drug_test(clinician, ep, results={"cocaine": "positive", "glue": "positive"})
