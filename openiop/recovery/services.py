@@ -104,16 +104,14 @@ def record_drug_test(
     patient = episode.patient
     _allowed(actor, "recovery.add_drugtest", patient)
     errors: dict[str, str] = {}
-    if collected_at is None:
+    day = collected_at.astimezone(episode.facility.zone).date() if collected_at else None
+    if collected_at is None or day is None:
         errors["collected_at"] = "Say when the specimen was collected."
     elif collected_at > timezone.now():
         errors["collected_at"] = "The collection time cannot be in the future."
-    elif collected_at.astimezone(episode.facility.zone).date() < episode.admission_date:
+    elif day < episode.admission_date:
         errors["collected_at"] = "The specimen was collected before the admission."
-    elif (
-        episode.discharge_date is not None
-        and collected_at.astimezone(episode.facility.zone).date() > episode.discharge_date
-    ):
+    elif episode.discharge_date is not None and day > episode.discharge_date:
         errors["collected_at"] = "The specimen was collected after the discharge."
     if collected_by is None:
         errors["collected_by"] = "Say who collected the specimen."
@@ -130,8 +128,7 @@ def record_drug_test(
         errors["results"] = " ".join(problems)
     if errors:
         raise ValidationError(errors)
-    assert collected_at is not None and collected_by is not None  # noqa: S101 - checked
-    day = collected_at.astimezone(episode.facility.zone).date()
+    assert collected_at is not None and day is not None and collected_by is not None  # noqa: S101
     prescribed = [p.as_rule() for p in Prescription.objects.filter(patient=patient)]
     test = DrugTest.objects.create(
         patient=patient,

@@ -3,13 +3,11 @@ label of a calendar link. They parse input only; the services decide."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
 from django import forms
 
-from openiop.scheduling import rules
 from openiop.scheduling.models import Schedule
 from openiop.scheduling.widgets import DateInput
 
@@ -45,12 +43,6 @@ class EnrollForm(forms.Form):
 
     def chosen(self) -> Schedule | None:
         return self.schedules.get(self.cleaned_data.get("schedule") or 0)
-
-
-def parse_date(raw: object, default: dt.date) -> dt.date:
-    """A date typed in a form or an address (YYYY-MM-DD), else ``default``; years far
-    from now are refused, so week arithmetic never overflows."""
-    return rules.parse_day(raw) or default
 
 
 def parse_id(raw: object) -> int | None:

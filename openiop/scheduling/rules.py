@@ -12,6 +12,7 @@ import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import overload
 
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
 
@@ -176,6 +177,10 @@ WEEK_LABELS = {
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
+@overload
+def parse_day(text: object) -> dt.date | None: ...
+@overload
+def parse_day(text: object, default: dt.date) -> dt.date: ...
 def parse_day(text: object, default: dt.date | None = None) -> dt.date | None:
     """A day written YYYY-MM-DD between FIRST_YEAR and LAST_YEAR, else ``default``."""
     if not isinstance(text, str) or not text.strip():

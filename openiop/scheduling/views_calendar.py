@@ -57,10 +57,6 @@ def day_text(day: dt.date) -> str:
     return f"{day:%A} {day.day} {day:%B}"
 
 
-def parse_day(text: str | None, default: dt.date) -> dt.date:
-    return rules.parse_day(text) or default
-
-
 @dataclass
 class Shown:
     """An entry of the calendar with its local times written out."""
@@ -99,7 +95,7 @@ def week(request: HttpRequest) -> HttpResponse:
     user, facility = facility_of(request)
     zone = facility.zone
     today = selectors.today_at(facility)
-    monday = rules.week_start(parse_day(request.GET.get("week"), today))
+    monday = rules.week_start(rules.parse_day(request.GET.get("week"), today))
     tracks = list(Track.objects.filter(program__facility=facility).order_by("name", "pk"))
     track = next((t for t in tracks if str(t.pk) == request.GET.get("track")), None)
     lane = request.GET.get("lane") if request.GET.get("lane") in LANES else ""
@@ -138,7 +134,7 @@ def day(request: HttpRequest) -> HttpResponse:
     user, facility = facility_of(request)
     zone = facility.zone
     today = selectors.today_at(facility)
-    on = parse_day(request.GET.get("date"), today)
+    on = rules.parse_day(request.GET.get("date"), today)
     may_pick = user.role in CATALOG_ROLES
     staff: User = user
     wanted = request.GET.get("staff")

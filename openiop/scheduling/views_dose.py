@@ -70,7 +70,7 @@ def facility_for_dose(request: HttpRequest) -> tuple[User, Facility]:
 
 def week_of(text: str | None, default: dt.date) -> dt.date:
     """The Monday of the week asked for (?week=YYYY-MM-DD, any day of it), else of ``default``."""
-    return rules.week_start(rules.parse_day(text) or default)
+    return rules.week_start(rules.parse_day(text, default))
 
 
 def audit_list(

@@ -37,7 +37,7 @@ from openiop.patients.selectors import ChartAccess, chart_access
 from openiop.plans.forms import apply_errors
 from openiop.plans.rules import CRISIS_LINE
 from openiop.scheduling import ics, rules, selectors, services
-from openiop.scheduling.forms_patient import EnrollForm, FeedForm, LeaveForm, parse_date, parse_id
+from openiop.scheduling.forms_patient import EnrollForm, FeedForm, LeaveForm, parse_id
 from openiop.scheduling.models import Attendance, CalendarFeed, Enrollment, Schedule
 from openiop.scheduling.text import repeats_text
 
@@ -157,7 +157,7 @@ def _tab_page(
     """The chart tab; ``feed_form`` is a calendar-link form sent back with its errors."""
     person = access.patient
     today: dt.date = context["today"]
-    monday = rules.week_start(parse_date(request.GET.get("week"), today))
+    monday = rules.week_start(rules.parse_day(request.GET.get("week"), today))
     zone = person.facility.zone
     episode = _episode(context)
     context.update(
@@ -233,7 +233,7 @@ def enroll(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(_tab(person.pk))
     today: dt.date = context["today"]
     data = request.POST if request.method == "POST" else request.GET
-    start = parse_date(data.get("start_date"), today)
+    start = rules.parse_day(data.get("start_date"), today)
     schedules = list(selectors.open_schedules_for(episode, start))
     checks = services.check_enrollments(episode, schedules, start)
     choices = [Choice(s, checks[s.pk], repeats_text(s.rrule)) for s in schedules]
@@ -361,7 +361,7 @@ def sheet(request: HttpRequest, pk: int) -> HttpResponse:
     user, access, context = _open(request, pk)
     person = access.patient
     today: dt.date = context["today"]
-    monday = rules.week_start(parse_date(request.GET.get("week"), today))
+    monday = rules.week_start(rules.parse_day(request.GET.get("week"), today))
     episode = _episode(context)
     week = _week(selectors.patient_week(person, monday), monday, person.facility.zone)
     content = sheet_pdf(
