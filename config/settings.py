@@ -68,7 +68,10 @@ INSTALLED_APPS = [
     "openiop.admissions",
     "openiop.plans",
     "openiop.scheduling",
+    "openiop.attachments",
     "openiop.recovery",
+    "openiop.notes",
+    "openiop.timeline",
     "openiop.synthetic",
 ]
 
@@ -217,6 +220,9 @@ if not re.fullmatch(r"[1-9][0-9]*/[smhd]", OPENIOP_HELP_REQUEST_RATE):
 SESSION_COOKIE_AGE = 12 * 60 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
+# Flash messages may name a document or a family member: keep them in the server-side session,
+# never in a (signed but readable) cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_SAMESITE = "Lax"
 
 # --- Security headers ---------------------------------------------------------------------
@@ -260,6 +266,14 @@ USE_TZ = True
 # --- Static files -------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# --- Attachments (scanned documents) --------------------------------------------------------
+# Private storage outside the web root: only the permission-checked, audited download view
+# reads it. Back it up with the database.
+OPENIOP_ATTACHMENTS_DIR = Path(
+    env_str("OPENIOP_ATTACHMENTS_DIR") or BASE_DIR / "var" / "attachments"
+)
+OPENIOP_ATTACHMENTS_MAX_MB = env_int("OPENIOP_ATTACHMENTS_MAX_MB", 10, minimum=1, maximum=100)
 STATICFILES_DIRS = [BASE_DIR / "openiop" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

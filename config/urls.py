@@ -21,6 +21,9 @@ api_v1 = [
     path("", include("openiop.plans.api_urls")),
     path("", include("openiop.scheduling.api_urls")),
     path("", include("openiop.recovery.api_urls")),
+    path("", include("openiop.attachments.api_urls")),
+    path("", include("openiop.notes.api_urls")),
+    path("", include("openiop.timeline.api_urls")),
 ]
 
 urlpatterns = [
@@ -39,6 +42,10 @@ urlpatterns = [
     path("admissions/", include("openiop.admissions.urls")),
     path("plans/", include("openiop.plans.urls")),
     path("schedule/", include("openiop.scheduling.urls")),
+    path("recovery/", include("openiop.recovery.urls")),
+    path("notes/", include("openiop.notes.urls")),
+    path("attachments/", include("openiop.attachments.urls")),
+    path("timeline/", include("openiop.timeline.urls")),
     path("api/v1/", include((api_v1, "api"))),  # type: ignore[arg-type]
     path("admin/", admin.site.urls),
 ]

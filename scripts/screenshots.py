@@ -21,6 +21,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect, sync_playwright
 
@@ -58,6 +59,7 @@ def demo_env() -> dict[str, str]:
         OPENIOP_REQUIRE_MFA="false",
         OPENIOP_HTTPS="false",
         LOG_LEVEL="WARNING",
+        OPENIOP_ATTACHMENTS_DIR="/tmp/openiop-shots-attachments",  # noqa: S108 - throwaway
     )
     return env
 
@@ -146,7 +148,33 @@ print(json.dumps({"attendance": session.pk if session else None, "patient": pati
 """
 
 
-def ask_demo(code: str) -> dict[str, int | None]:
+DOCUMENTATION_PICKS = """
+import json
+from django.db.models import Count
+from openiop.measures.models import Administration
+from openiop.notes.models import GroupNote
+from openiop.recovery.models import RelapseEvent
+with_parts = GroupNote.objects.annotate(n=Count("entries")).filter(n__gte=3)
+draft = with_parts.filter(signed_at__isnull=True).order_by("-service_date").first()
+signed = with_parts.filter(signed_at__isnull=False).order_by("-service_date").first()
+entry = signed.entries.order_by("id").first() if signed else None
+relapse = RelapseEvent.objects.order_by("-date").first()
+trend = (
+    Administration.objects.filter(instrument="phq9", entered_in_error_at__isnull=True)
+    .values("patient").annotate(n=Count("id")).order_by("-n", "patient").first()
+)
+print(json.dumps({
+    "draft": draft.session_id if draft else None,
+    "draft_author": draft.author.email if draft else None,
+    "entry_patient": entry.patient_id if entry else None,
+    "entry_author": signed.author.email if signed else None,
+    "recovery": relapse.patient_id if relapse else None,
+    "trend": trend["patient"] if trend else None,
+}))
+"""
+
+
+def ask_demo(code: str) -> dict[str, Any]:
     """Run ``code`` in the demo's ``manage.py shell``; it prints a JSON object last."""
     done = subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
         [sys.executable, "manage.py", "shell", "-c", code],
@@ -156,7 +184,7 @@ def ask_demo(code: str) -> dict[str, int | None]:
         capture_output=True,
         text=True,
     )
-    found: dict[str, int | None] = json.loads(done.stdout.strip().splitlines()[-1])
+    found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return found
 
 
@@ -171,6 +199,12 @@ def schedule_picks() -> dict[str, int | None]:
     recorded, and an adult IOP patient in active care whose groups and last week fit the
     plan and the program (None when the demo has none)."""
     return ask_demo(SCHEDULE_PICKS)
+
+
+def documentation_picks() -> dict[str, Any]:
+    """A group-note draft with three or more parts and its author, a signed group note's
+    attendee, the patient with the latest relapse, and the patient with the most PHQ-9s."""
+    return ask_demo(DOCUMENTATION_PICKS)
 
 
 def healthy() -> bool:
@@ -407,6 +441,41 @@ def photograph(browser: Browser) -> None:
     page.context.close()
 
 
+def photograph_documentation(browser: Browser, picks: dict[str, Any]) -> None:
+    """The group-note screen, a chart's notes, the Recovery tab, the PHQ-9 chart and the
+    timeline (issue 6)."""
+    missing = [k for k, v in picks.items() if v is None]
+    if missing:
+        sys.exit(f"The demo lacks what these screenshots need: {', '.join(missing)}.")
+    page = signed_in_page(browser, picks["draft_author"])
+    page.goto(f"{BASE}/notes/sessions/{picks['draft']}/")
+    expect(page.get_by_role("heading", name="Each attendee's part")).to_be_visible()
+    scroll_to_top(page.locator(".attendees-title"))
+    shoot(page, "group-note.png")
+    page.context.close()
+
+    page = signed_in_page(browser, picks["entry_author"])
+    page.goto(f"{BASE}/notes/patients/{picks['entry_patient']}/")
+    expect(page.get_by_role("heading", name="Clinical notes")).to_be_visible()
+    shoot(page, "chart-notes.png")
+    page.context.close()
+
+    page = signed_in_page(browser, "director@example.org")
+    page.goto(f"{BASE}/recovery/patients/{picks['recovery']}/")
+    expect(page.get_by_role("heading", name="Recovery", exact=True)).to_be_visible()
+    scroll_to_top(page.locator("#sobriety"))
+    shoot(page, "recovery.png")
+    page.goto(f"{BASE}/timeline/patients/{picks['recovery']}/")
+    expect(page.get_by_role("heading", name="Timeline", exact=True)).to_be_visible()
+    scroll_to_top(page.locator(".timeline-filters"))
+    shoot(page, "timeline.png")
+    page.goto(f"{BASE}/measures/patient/{picks['trend']}/")
+    scroll_to_top(page.locator(".trends"))
+    page.wait_for_function("document.querySelector('canvas[data-trend]')?.width > 0")
+    shoot(page, "measures-trend.png")
+    page.context.close()
+
+
 def main() -> None:
     if not CHROMIUM.exists():
         sys.exit("Debian's chromium is not installed: apt-get install chromium")
@@ -417,6 +486,7 @@ def main() -> None:
         manage("load_demo")
         patients = plan_patients()
         picks = schedule_picks()
+        documentation = documentation_picks()
         with server(), sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 headless=True, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
@@ -426,6 +496,7 @@ def main() -> None:
                 photograph(browser)
                 photograph_plans(browser, patients)
                 photograph_schedule(browser, picks)
+                photograph_documentation(browser, documentation)
             finally:
                 browser.close()
     finally:

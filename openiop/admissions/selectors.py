@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from openiop.accounts.models import Facility, User
@@ -25,6 +26,16 @@ def _episodes() -> QuerySet[EpisodeOfCare]:
 def open_episode(patient: Patient) -> EpisodeOfCare | None:
     """The patient's open episode at their facility (there is at most one)."""
     return _episodes().filter(patient=patient, discharge_date__isnull=True).first()
+
+
+def episode_on(patient: Patient, day: dt.date) -> EpisodeOfCare | None:
+    """The patient's episode in care on ``day`` (admitted by then, not discharged before)."""
+    return (
+        EpisodeOfCare.objects.filter(patient=patient, admission_date__lte=day)
+        .filter(Q(discharge_date__isnull=True) | Q(discharge_date__gte=day))
+        .order_by("-admission_date")
+        .first()
+    )
 
 
 def episodes_of(patient: Patient) -> QuerySet[EpisodeOfCare]:

@@ -7,4 +7,5 @@ class MeasuresConfig(AppConfig):
     verbose_name = "Measurement-based care"
 
     def ready(self) -> None:
-        from openiop.measures import permissions  # noqa: F401  (registers the rules)
+        # Registers the permission rules and the home-page panel.
+        from openiop.measures import home, permissions  # noqa: F401

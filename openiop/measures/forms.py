@@ -188,3 +188,47 @@ class EnteredInErrorForm(forms.Form):
         help_text="For example: entered on the wrong patient. The result stays in the chart, "
         "struck through, with this reason.",
     )
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class ScheduleForm(forms.Form):
+    """Repeat an instrument: which, how often, from when (a running one is replaced)."""
+
+    instrument = forms.ChoiceField(label="Instrument")
+    every_days = forms.IntegerField(
+        label="Every how many days",
+        min_value=rules.EVERY_DAYS_MIN,
+        max_value=rules.EVERY_DAYS_MAX,
+        help_text="For example 14 for every two weeks, 7 for every week.",
+    )
+    starts_on = forms.DateField(
+        label="First due on",
+        widget=DateInput(format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d"],
+        help_text="Not before admission. Later ones are due this many days after each time "
+        "it is given.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["instrument"].choices = [  # type: ignore[attr-defined]
+            (code, d.title) for code, d in instruments.DEFINITIONS.items()
+        ]
+
+    def apply(self, error: ValidationError) -> None:
+        """Put a service's field errors on this form's fields."""
+        for name, messages in getattr(error, "message_dict", {"__all__": error.messages}).items():
+            self.add_error(name if name in self.fields else None, messages)
+
+
+class StopScheduleForm(forms.Form):
+    reason = forms.CharField(
+        label="Why stop repeating it?",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example: anxiety scores minimal for two months. Results already given "
+        "stay in the chart.",
+    )

@@ -1,8 +1,10 @@
-"""Administrations: one instrument given to one patient, with its answers and its score.
+"""Administrations: one instrument given to one patient, with its answers and its score; and
+schedules: which instruments an episode of care repeats, and how often.
 
 Results are never edited. A wrong entry is marked *entered in error* with the reason (it stays
 in the chart, struck through); a correction is a new administration that points at the one it
-corrects.
+corrects. Schedules are not edited either: a change stops the old one (who, when, why) and
+starts a new one.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from openiop.admissions.models import EpisodeOfCare
 from openiop.measures import instruments
 from openiop.patients.models import Patient
 
@@ -117,3 +120,74 @@ class Administration(models.Model):
             if item.number in self.answers
             for value in [self.answers[item.number]]
         ]
+
+
+class InstrumentSchedule(models.Model):
+    """Give ``instrument`` every ``every_days`` days during an episode of care, first on
+    ``starts_on``; when it is next due is worked out from the last time it was given
+    (rules.next_due)."""
+
+    episode = models.ForeignKey(
+        EpisodeOfCare, on_delete=models.PROTECT, related_name="instrument_schedules"
+    )
+    instrument = models.CharField(max_length=20, choices=INSTRUMENT_CHOICES)
+    every_days = models.PositiveSmallIntegerField("every how many days")
+    starts_on = models.DateField("first due on")
+    # Created from the defaults every episode starts with (rules.DEFAULT_SCHEDULES).
+    is_default = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Empty when the system created it (the nightly command).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    stopped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    stop_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["episode", "instrument", "-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["episode", "instrument"],
+                condition=models.Q(stopped_at__isnull=True),
+                name="schedule_one_active_per_instrument",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(every_days__gte=1), name="schedule_every_at_least_1_day"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["episode", "stopped_at"], name="schedule_episode_active"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.definition.name} every {self.every_days} days ({self.pk})"
+
+    @property
+    def definition(self) -> instruments.Instrument:
+        return instruments.definition(self.instrument)
+
+    @property
+    def is_active(self) -> bool:
+        return self.stopped_at is None
+
+    @property
+    def every_words(self) -> str:
+        """ "every 14 days", "every day", "every week"."""
+        if self.every_days == 1:
+            return "every day"
+        if self.every_days % 7 == 0:
+            weeks = self.every_days // 7
+            return "every week" if weeks == 1 else f"every {weeks} weeks"
+        return f"every {self.every_days} days"

@@ -63,14 +63,18 @@ class Progress:
 
 
 def phq9_progress(baseline: int, latest: int) -> Progress:
+    return _progress(baseline, latest, PHQ9_RESPONSE_DROP, PHQ9_REMISSION_BELOW)
+
+
+def _progress(baseline: int, latest: int, drop_needed: float, remission_below: int) -> Progress:
     drop = None if baseline == 0 else round(100 * (baseline - latest) / baseline)
     return Progress(
         baseline=baseline,
         latest=latest,
         change=latest - baseline,
         percent_drop=drop,
-        response=baseline > 0 and (baseline - latest) >= PHQ9_RESPONSE_DROP * baseline,
-        remission=latest < PHQ9_REMISSION_BELOW,
+        response=baseline > 0 and (baseline - latest) >= drop_needed * baseline,
+        remission=latest < remission_below,
     )
 
 
@@ -85,3 +89,80 @@ def suicide_alert_message(code: str, result: scoring.Score, answers: Mapping[str
     if code == "cssrs_screen":
         return f"C-SSRS screener: {result.band} risk."
     return f"{code}: suicide risk flagged."
+
+
+# --- measurement-based care: schedules and trends ------------------------------------------------
+
+# Instruments every episode of care starts with (code, every how many days). The clinical team
+# changes them per patient on the chart (a new schedule replaces the old one, which is kept).
+DEFAULT_SCHEDULES: tuple[tuple[str, int], ...] = (("phq9", 14), ("gad7", 14), ("bam", 7))
+EVERY_DAYS_MIN = 1
+EVERY_DAYS_MAX = 365
+# A schedule may start this far ahead at most (a mistyped year is caught).
+START_AHEAD_MAX = dt.timedelta(days=366)
+# SPEC §6 defines response and remission for the PHQ-9 only: (drop from baseline, below).
+RESPONSE_RULES: dict[str, tuple[float, int]] = {
+    "phq9": (PHQ9_RESPONSE_DROP, PHQ9_REMISSION_BELOW),
+}
+
+
+def next_due(*, start: dt.date, every_days: int, last_given: dt.date | None) -> dt.date:
+    """The day an instrument is next due: the start day when it has never been given, else
+    ``every_days`` after the last time it was given, but never before the start day.
+
+    ``last_given`` counts whenever it was given (a PHQ-9 at the assessment three days before
+    admission makes the first one due 11 days after admission, not on admission day).
+    The due list computes the same thing in the database (selectors.with_next_due).
+    """
+    if last_given is None:
+        return start
+    return max(start, last_given + dt.timedelta(days=every_days))
+
+
+def is_due(due_on: dt.date, today: dt.date) -> bool:
+    """Due today or overdue."""
+    return due_on <= today
+
+
+def is_overdue(due_on: dt.date, today: dt.date) -> bool:
+    return due_on < today
+
+
+def days_overdue(due_on: dt.date, today: dt.date) -> int:
+    """0 when due today or later; 1 the day after it was due, and so on."""
+    return max((today - due_on).days, 0)
+
+
+def due_words(due_on: dt.date, today: dt.date) -> str:
+    """ "overdue by 3 days", "due today", "due in 5 days" (as the chart strip says it)."""
+    late = (today - due_on).days
+    if late > 0:
+        return f"overdue by {late} day{'s' if late != 1 else ''}"
+    if late == 0:
+        return "due today"
+    return f"due in {-late} day{'s' if late != -1 else ''}"
+
+
+def schedule_problems(
+    *, every_days: int, starts_on: dt.date, admitted_on: dt.date, today: dt.date
+) -> dict[str, str]:
+    """Field → what is wrong with a schedule (empty when it may be saved)."""
+    problems: dict[str, str] = {}
+    if not EVERY_DAYS_MIN <= every_days <= EVERY_DAYS_MAX:
+        problems["every_days"] = (
+            f"Give how often in days, from {EVERY_DAYS_MIN} (every day) to {EVERY_DAYS_MAX}."
+        )
+    if starts_on < admitted_on:
+        problems["starts_on"] = (
+            f"The schedule cannot start before admission ({admitted_on:%m/%d/%Y})."
+        )
+    elif starts_on > today + START_AHEAD_MAX:
+        problems["starts_on"] = "Start it within the next year."
+    return problems
+
+
+def progress(code: str, baseline: int, latest: int) -> Progress | None:
+    """Response and remission from the baseline, where SPEC §6 defines them (PHQ-9)."""
+    if code not in RESPONSE_RULES:
+        return None
+    return _progress(baseline, latest, *RESPONSE_RULES[code])

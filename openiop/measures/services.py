@@ -1,4 +1,5 @@
-"""Giving an instrument, and setting a wrong entry right. Every write goes through here."""
+"""Giving an instrument, setting a wrong entry right, and the schedules that say which
+instruments an episode of care repeats. Every write goes through here."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from openiop.accounts.models import User
+from openiop.admissions.models import EpisodeOfCare
 from openiop.audit.models import AuditEvent
-from openiop.audit.services import diff, record, snapshot
+from openiop.audit.services import diff, record, record_many, snapshot
 from openiop.measures import instruments, rules, scoring
-from openiop.measures.models import Administration
-from openiop.measures.selectors import require_giver
+from openiop.measures.models import Administration, InstrumentSchedule
+from openiop.measures.selectors import require_giver, require_scheduler
 from openiop.patients.alerts import raise_alert
 from openiop.patients.models import ClinicalAlert, Patient
 
@@ -74,12 +77,10 @@ def _check_giver(patient: Patient, giver: User) -> None:
         )
 
 
-def _reason(reason: str, field: str) -> str:
+def _reason(reason: str, field: str, example: str = "Answers entered on the wrong patient") -> str:
     reason = reason.strip()
     if len(reason) < MIN_REASON:
-        raise ValidationError(
-            {field: "Say why, for example 'Answers entered on the wrong patient'."}
-        )
+        raise ValidationError({field: f"Say why, for example '{example}'."})
     return reason
 
 
@@ -217,3 +218,196 @@ def mark_entered_in_error(
     if locked.entered_in_error:
         raise ValidationError({"reason": "This result is already marked entered in error."})
     return _mark_in_error(actor=actor, administration=locked, reason=reason, at=timezone.now())
+
+
+# --- schedules -----------------------------------------------------------------------------------
+
+SCHEDULE_SECTION = "measures: schedules"
+SCHEDULE_FIELDS = ("episode_id", "instrument", "every_days", "starts_on", "is_default")
+STOP_FIELDS = ("stopped_at", "stopped_by_id", "stop_reason")
+
+
+@transaction.atomic
+def ensure_default_schedules(
+    *, episode: EpisodeOfCare, actor: User | None
+) -> list[InstrumentSchedule]:
+    """Start the default schedules (rules.DEFAULT_SCHEDULES) an open episode never had.
+
+    Idempotent: an instrument the episode already has a schedule for — running, or stopped by
+    someone on purpose — is left alone. ``actor`` None is the system (the nightly command).
+    """
+    return ensure_default_schedules_for(
+        episodes=EpisodeOfCare.objects.filter(pk=episode.pk), actor=actor
+    )
+
+
+@transaction.atomic
+def ensure_default_schedules_for(
+    *, episodes: QuerySet[EpisodeOfCare], actor: User | None
+) -> list[InstrumentSchedule]:
+    """``ensure_default_schedules`` for many episodes at once (the due list, the nightly
+    command): at most five queries whatever their number, one query when none is missing."""
+    codes = [code for code, _ in rules.DEFAULT_SCHEDULES]
+    lacking = list(
+        episodes.filter(discharge_date__isnull=True)
+        .annotate(
+            defaults=Count(
+                "instrument_schedules__instrument",
+                filter=Q(instrument_schedules__instrument__in=codes),
+                distinct=True,
+            )
+        )
+        .filter(defaults__lt=len(codes))
+        .order_by()
+        .values_list("pk", flat=True)
+    )
+    if not lacking:
+        return []
+    # Lock the episodes, then look again: two pages opened at once create them once.
+    locked = list(
+        EpisodeOfCare.objects.select_for_update()
+        .filter(pk__in=lacking, discharge_date__isnull=True)
+        .order_by("pk")
+        .values_list("pk", "patient_id", "facility_id", "admission_date")
+    )
+    have = set(
+        InstrumentSchedule.objects.filter(
+            episode_id__in=[row[0] for row in locked], instrument__in=codes
+        ).values_list("episode_id", "instrument")
+    )
+    now = timezone.now()
+    new = [
+        InstrumentSchedule(
+            episode_id=pk,
+            instrument=code,
+            every_days=every,
+            starts_on=admitted,
+            is_default=True,
+            created_at=now,
+            created_by=actor,
+        )
+        for pk, _, _, admitted in locked
+        for code, every in rules.DEFAULT_SCHEDULES
+        if (pk, code) not in have
+    ]
+    created = InstrumentSchedule.objects.bulk_create(new)
+    where = {pk: (patient_id, facility_id) for pk, patient_id, facility_id, _ in locked}
+    record_many(
+        {
+            "actor": actor,
+            "action": AuditEvent.Action.CREATE,
+            "patient": where[s.episode_id][0],
+            "facility_id": where[s.episode_id][1],
+            "obj": s,
+            "section": SCHEDULE_SECTION,
+            "changes": {k: [None, v] for k, v in snapshot(s, SCHEDULE_FIELDS).items()},
+            "detail": {"default": True},
+        }
+        for s in created
+    )
+    return created
+
+
+def _stop(*, actor: User, schedule: InstrumentSchedule, reason: str) -> InstrumentSchedule:
+    before = snapshot(schedule, STOP_FIELDS)
+    schedule.stopped_at = timezone.now()
+    schedule.stopped_by = actor
+    schedule.stop_reason = reason
+    schedule.save(update_fields=list(STOP_FIELDS))
+    record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        patient=schedule.episode.patient_id,
+        facility_id=schedule.episode.facility_id,
+        obj=schedule,
+        section=SCHEDULE_SECTION,
+        reason=reason,
+        changes=diff(before, snapshot(schedule, STOP_FIELDS)),
+        detail={"stopped": True},
+    )
+    return schedule
+
+
+@transaction.atomic
+def schedule_instrument(
+    *,
+    actor: User,
+    episode: EpisodeOfCare,
+    instrument: str,
+    every_days: int,
+    starts_on: dt.date | None = None,
+) -> InstrumentSchedule:
+    """Repeat ``instrument`` every ``every_days`` days from ``starts_on`` (default today) during
+    an open episode. A schedule already running for that instrument is stopped (kept, with
+    "changed" as the reason) and replaced; the same schedule again changes nothing."""
+    require_scheduler(actor)
+    if instrument not in instruments.DEFINITIONS:
+        raise ValidationError({"instrument": "Choose one of the instruments here."})
+    # of=("self",): lock the episode, not the facility row the join brings along.
+    locked = (
+        EpisodeOfCare.objects.select_for_update(of=("self",))
+        .select_related("facility")
+        .get(pk=episode.pk)
+    )
+    if not locked.is_open:
+        raise ValidationError(
+            {
+                "episode": "This stay has ended (discharged). Instruments are repeated only for "
+                "people in treatment."
+            }
+        )
+    today = timezone.localdate(timezone=locked.facility.zone)
+    starts_on = starts_on or today
+    problems = rules.schedule_problems(
+        every_days=every_days, starts_on=starts_on, admitted_on=locked.admission_date, today=today
+    )
+    if problems:
+        raise ValidationError(problems)
+    current = (
+        InstrumentSchedule.objects.select_for_update()
+        .filter(episode=locked, instrument=instrument, stopped_at__isnull=True)
+        .first()
+    )
+    if current is not None:
+        current.episode = locked
+        if current.every_days == every_days and current.starts_on == starts_on:
+            return current
+        name = instruments.definition(instrument).name
+        _stop(
+            actor=actor,
+            schedule=current,
+            reason=f"Changed: {name} every {every_days} days from {starts_on:%m/%d/%Y}.",
+        )
+    schedule = InstrumentSchedule.objects.create(
+        episode=locked,
+        instrument=instrument,
+        every_days=every_days,
+        starts_on=starts_on,
+        created_by=actor,
+    )
+    record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        patient=locked.patient_id,
+        facility_id=locked.facility_id,
+        obj=schedule,
+        section=SCHEDULE_SECTION,
+        changes={k: [None, v] for k, v in snapshot(schedule, SCHEDULE_FIELDS).items()},
+        detail={"replaces": current.pk} if current is not None else None,
+    )
+    return schedule
+
+
+@transaction.atomic
+def stop_schedule(*, actor: User, schedule: InstrumentSchedule, reason: str) -> InstrumentSchedule:
+    """Stop repeating an instrument (it stays in the chart: who stopped it, when and why)."""
+    require_scheduler(actor)
+    reason = _reason(reason, "reason", "Anxiety scores minimal for two months")
+    locked = (
+        InstrumentSchedule.objects.select_for_update(of=("self",))
+        .select_related("episode")
+        .get(pk=schedule.pk)
+    )
+    if not locked.is_active:
+        raise ValidationError({"reason": "This schedule is already stopped."})
+    return _stop(actor=actor, schedule=locked, reason=reason)

@@ -7,4 +7,4 @@ class SchedulingConfig(AppConfig):
     verbose_name = "Scheduling and attendance"
 
     def ready(self) -> None:
-        from openiop.scheduling import home, permissions  # noqa: F401
+        from openiop.scheduling import family, home, permissions  # noqa: F401

@@ -554,3 +554,53 @@ class CalendarFeed(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class FamilyAttendance(models.Model):
+    """A support-system member on a family-education session's list, and whether they came.
+
+    A member is put on the list (and their attendance recorded) only with an active 42 CFR
+    Part 2 consent naming them on the session's day (openiop.scheduling.family); the consent
+    relied on is kept with the row.
+    """
+
+    class Status(models.TextChoices):
+        EXPECTED = "expected", "Expected"
+        PRESENT = "present", "Present"
+        ABSENT = "absent", "Absent"
+        EXCUSED = "excused", "Excused"
+
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="family_attendance")
+    support_contact = models.ForeignKey(
+        SupportContact, on_delete=models.PROTECT, related_name="family_attendance"
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="family_attendance")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.EXPECTED)
+    consent = models.ForeignKey(
+        "patients.Consent",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The consent naming them that allowed it.",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "support_contact"], name="family_attendance_once_per_session"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["patient", "session"], name="family_attendance_patient"),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_status_display()

@@ -35,7 +35,7 @@ from openiop.audit.services import diff, plain, record, record_many, snapshot
 from openiop.patients.alerts import raise_alert
 from openiop.patients.models import ClinicalAlert, Patient, SupportContact
 from openiop.patients.selectors import visible_patients
-from openiop.scheduling import rules
+from openiop.scheduling import family, rules
 from openiop.scheduling.models import (
     Appointment,
     Attendance,
@@ -1065,6 +1065,9 @@ def book_appointment(
         errors["participants"] = "Choose people from this patient's support system."
     elif people and kind != Appointment.Kind.FAMILY:
         errors["participants"] = "Support-system members take part in family sessions only."
+    elif people and day is not None and (refused := family.consent_refusal(people, on=day)):
+        # Their presence discloses the patient's treatment: a consent must name each one.
+        errors["participants"] = refused
     _raise(errors)
     assert day is not None and start is not None and staff is not None  # noqa: S101
     starts = rules.localize(day, start, facility.zone)
@@ -1157,6 +1160,8 @@ def _rebook(actor: User, old: Appointment, day: dt.date, start: dt.time) -> Appo
     )
     if clash:
         raise ValidationError({"__all__": ValidationError(clash, code="conflict")})
+    if refused := family.consent_refusal(list(old.participants.all()), on=starts.date()):
+        raise ValidationError({"participants": refused})
     new = Appointment.objects.create(
         facility=facility,
         episode=old.episode,

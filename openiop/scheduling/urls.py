@@ -18,3 +18,8 @@ urlpatterns = [
     *views_patient.urlpatterns,  # the chart's Schedule & attendance tab, enrollment, feeds
     *views_dose.urlpatterns,  # the weekly dose report and the at-risk list
 ]
+
+# The chart's family-program page (support system, consents, family sessions and education).
+from openiop.scheduling import views_family  # noqa: E402
+
+urlpatterns += views_family.urlpatterns

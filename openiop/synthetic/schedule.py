@@ -28,7 +28,7 @@ from django.utils import timezone
 from openiop.accounts.models import Facility, Phase, Program, User
 from openiop.admissions.models import EpisodeOfCare
 from openiop.patients.models import SupportContact
-from openiop.scheduling import rules, services
+from openiop.scheduling import family, rules, services
 from openiop.scheduling.models import (
     Attendance,
     Enrollment,
@@ -660,11 +660,14 @@ def _appointments(
                 room=rooms["Family room"],
             )
         )
+    # A family session discloses the patient's treatment to the family member: only members
+    # an active consent names take part (scheduling.family).
     contacts = {
         c.patient_id: c
-        for c in SupportContact.objects.filter(patient_id__in=[e.patient_id for e in iop]).order_by(
-            "-pk"
-        )
+        for c in SupportContact.objects.filter(patient_id__in=[e.patient_id for e in iop])
+        .select_related("patient")
+        .order_by("-pk")
+        if family.consent_naming(c.patient, c, last_monday) is not None
     }
     for n, episode in enumerate([e for e in iop if e.patient_id in contacts][:2]):
         made.append(

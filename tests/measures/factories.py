@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import factory
 from django.utils import timezone
 
-from openiop.measures.models import Administration
+from openiop.accounts.models import User
+from openiop.admissions.models import EpisodeOfCare
+from openiop.measures.models import Administration, InstrumentSchedule
 from openiop.measures.scoring import score
-from tests.factories import PatientFactory, UserFactory
+from openiop.patients.models import Patient
+from tests.admissions.factories import episode as admissions_episode
+from tests.factories import PatientFactory, ProgramFactory, UserFactory
 
 
 def scale_answers(n: int, total: int, top: int) -> dict[str, int]:
@@ -96,3 +101,43 @@ class AdministrationFactory(factory.django.DjangoModelFactory[Administration]):
     administered_by = factory.SubFactory(UserFactory)
     entered_at = factory.LazyFunction(timezone.now)
     entered_by = factory.SelfAttribute("administered_by")
+
+
+# --- episodes and schedules ----------------------------------------------------------------------
+
+
+def today_at(facility: Any) -> dt.date:
+    return timezone.localdate(timezone=facility.zone)
+
+
+def given_on(facility: Any, day: dt.date, hour: int = 10) -> dt.datetime:
+    """A time on ``day`` in the facility's zone (as a clinician would enter it)."""
+    return dt.datetime.combine(day, dt.time(hour, 0), tzinfo=facility.zone)
+
+
+def open_episode(
+    patient: Patient, clinician: User, *, admitted: dt.date | None = None, **kwargs: Any
+) -> EpisodeOfCare:
+    """An open episode of care at the patient's facility, admitted 30 days ago by default."""
+    program = ProgramFactory.create(facility=patient.facility)
+    return admissions_episode(
+        patient,
+        program,
+        clinician,
+        admission_date=admitted or today_at(patient.facility) - dt.timedelta(days=30),
+        **kwargs,
+    )
+
+
+def schedule(
+    episode: EpisodeOfCare, instrument: str = "phq9", *, every_days: int = 14, **kwargs: Any
+) -> InstrumentSchedule:
+    """A running schedule written straight to the database."""
+    values: dict[str, Any] = {
+        "episode": episode,
+        "instrument": instrument,
+        "every_days": every_days,
+        "starts_on": episode.admission_date,
+    }
+    values.update(kwargs)
+    return InstrumentSchedule.objects.create(**values)

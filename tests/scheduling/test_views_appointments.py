@@ -19,6 +19,7 @@ from tests.admissions.factories import episode as make_episode
 from tests.admissions.factories import program_with_phases
 from tests.conftest import body, signed_in
 from tests.factories import SupportContactFactory, UserFactory
+from tests.patients.consent_factories import ConsentFactory
 from tests.scheduling import factories
 from tests.scheduling.factories import MONDAY
 
@@ -165,6 +166,21 @@ def test_family_participants_must_be_the_patients_own_contacts(
     assert "Support-system members take part in family sessions only." in body(not_family)
     assert not Appointment.objects.exists()
 
+    no_consent = client.post(
+        new_url(care.patient),
+        booking(therapist, room, kind="family", participants=[str(mine.pk)]),
+    )
+    assert "There is no active consent naming Ana Quintero." in body(no_consent)
+    assert not Appointment.objects.exists()
+
+    ConsentFactory.create(
+        patient=care.patient,
+        recipient_name=mine.name,
+        recipient_organization="",
+        support_contact=mine,
+        categories=["attendance"],
+        signed_at=dt.datetime(2026, 2, 1, 17, 0, tzinfo=dt.UTC),
+    )
     client.post(
         new_url(care.patient),
         booking(therapist, room, kind="family", participants=[str(mine.pk)]),
