@@ -7,6 +7,7 @@ your care") and records the patients it shows in the audit trail.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -40,6 +41,12 @@ class Line:
     @property
     def is_group(self) -> bool:
         return isinstance(self.document, GroupNote)
+
+    @property
+    def start_time(self) -> dt.time:
+        """The service's start in its facility's time (a plain time: the template's ``time``
+        filter would turn an aware datetime back into UTC)."""
+        return timezone.localtime(self.document.started_at, self.document.facility.zone).time()
 
 
 def _line(document: Note | GroupNote, overdue: bool, visible: set[int], *, cosign: bool) -> Line:

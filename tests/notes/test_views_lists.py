@@ -84,3 +84,12 @@ def test_the_director_sets_the_format_and_hours(director: User, clinician: User)
         72,
     )
     assert AuditEvent.objects.filter(section="note settings", action="update").exists()
+
+
+def test_the_work_list_shows_the_facilitys_time(
+    clinician: User, attendees: list[EpisodeOfCare]
+) -> None:
+    write_note(clinician, attendees[0])  # 17:00 UTC on 3 March: 9:00 AM in Los Angeles
+    page = body(signed_in(clinician).get(reverse("notes:to_sign")))
+    assert "03/03/2026 9:00 AM" in page
+    assert "5:00 PM" not in page
