@@ -229,11 +229,18 @@ class ToSign:
         return isinstance(self.document, GroupNote)
 
 
+def settings_for(organization_id: int | None) -> NoteSettings:
+    """The organization's note settings, or the defaults (unsaved) when none were chosen."""
+    found = (
+        NoteSettings.objects.filter(organization_id=organization_id).first()
+        if organization_id is not None
+        else None
+    )
+    return found or NoteSettings(organization_id=organization_id)  # type: ignore[misc]
+
+
 def _unsigned_hours(user: User) -> int:
-    if user.organization_id is None:
-        return rules.DEFAULT_UNSIGNED_HOURS
-    found = NoteSettings.objects.filter(organization_id=user.organization_id).first()
-    return found.unsigned_after_hours if found else rules.DEFAULT_UNSIGNED_HOURS
+    return settings_for(user.organization_id).unsigned_after_hours
 
 
 def to_sign(user: User, *, now: dt.datetime | None = None) -> list[ToSign]:

@@ -35,31 +35,21 @@ from openiop.notes.models import (
     NoteSettings,
     UnsignedFlag,
 )
+from openiop.notes.selectors import ATTENDED, active_objectives, settings_for
 from openiop.patients.models import Patient, SupportContact
 from openiop.patients.selectors import visible_patients
-from openiop.plans.models import Objective, ObjectiveLink, PlanVersion
+from openiop.plans.models import ObjectiveLink
 from openiop.plans.services import link_service
 from openiop.scheduling.models import Appointment, Attendance, Session
 
 REFUSED = "Only the clinical team writes clinical notes."
 LOCKED = "This note is signed and can no longer be changed. Write an addendum instead."
 STALE = "Someone saved this note after you opened it. Reload it and try again."
-ATTENDED = (Attendance.Status.PRESENT, Attendance.Status.LATE, Attendance.Status.LEFT_EARLY)
 SECTION_NOTE = "clinical note"
 SECTION_GROUP = "group note"
 
 
 # --- settings ------------------------------------------------------------------------------------
-
-
-def settings_for(organization: Organization | None) -> NoteSettings:
-    """The organization's note settings, or the defaults (unsaved) when none were chosen."""
-    found = (
-        NoteSettings.objects.filter(organization=organization).first()
-        if organization is not None
-        else None
-    )
-    return found or NoteSettings(organization=organization)
 
 
 @transaction.atomic
@@ -84,7 +74,7 @@ def save_settings(
             errors[name] = "Enter a number of hours from 1 to 336 (two weeks)."
     if errors:
         raise ValidationError(errors)
-    found = settings_for(organization)
+    found = settings_for(organization.pk)
     before = {
         "note_format": found.note_format,
         "unsigned_after_hours": found.unsigned_after_hours,
@@ -138,18 +128,12 @@ def _text(value: Any, limit: int = rules.MAX_SECTION_CHARS) -> str:
 
 def _active_objectives(patient_ids: Iterable[int]) -> dict[int, int]:
     """Objective id → patient id, for objectives of each patient's active (signed) plan."""
-    return dict(
-        Objective.objects.filter(
-            goal__problem__version__status=PlanVersion.Status.ACTIVE,
-            goal__problem__version__plan__patient_id__in=list(patient_ids),
-        ).values_list("pk", "goal__problem__version__plan__patient_id")
-    )
+    rows = active_objectives(list(patient_ids)).values_list("pk", "patient_id")  # type: ignore[misc]
+    return dict(rows)
 
 
-def _late(
-    *, organization: Organization | None, ended: dt.datetime, now: dt.datetime
-) -> tuple[bool, int]:
-    hours = settings_for(organization).late_after_hours
+def _late(*, organization_id: int | None, ended: dt.datetime, now: dt.datetime) -> tuple[bool, int]:
+    hours = settings_for(organization_id).late_after_hours
     return rules.is_late(service_ended=ended, written=now, late_after_hours=hours), hours
 
 
@@ -251,7 +235,7 @@ def save_group_note(
     late, hours = (
         (existing.late_entry, 0)
         if existing is not None
-        else _late(organization=session.facility.organization, ended=session.ends_at, now=now)
+        else _late(organization_id=session.facility.organization_id, ended=session.ends_at, now=now)
     )
     if late and not (late_reason.strip() or (existing and existing.late_reason)):
         errors["late_reason"] = (
@@ -408,7 +392,9 @@ def save_note(
         errors.update(rules.times_error(started_at, ended_at))
         if started_at > now:
             errors["started_at"] = "This session has not happened yet."
-    note_format = note.note_format if note else settings_for(_organization(patient)).note_format
+    note_format = (
+        note.note_format if note else settings_for(patient.facility.organization_id).note_format
+    )
     for key, label in rules.SECTIONS.get(note_format, []):
         if len(str(sections.get(key) or "")) > rules.MAX_SECTION_CHARS:
             errors[key] = f"The {label.lower()} section is too long (at most 20,000 characters)."
@@ -433,7 +419,9 @@ def save_note(
     late = note.late_entry if note else False
     hours = 0
     if note is None and ended_at is not None:
-        late, hours = _late(organization=_organization(patient), ended=ended_at, now=now)
+        late, hours = _late(
+            organization_id=patient.facility.organization_id, ended=ended_at, now=now
+        )
     if late and not (late_reason.strip() or (note and note.late_reason)):
         errors["late_reason"] = (
             f"This note is written more than {hours} hours after the session: "
@@ -491,10 +479,6 @@ def save_note(
         detail={"kind": kind, "late_entry": late},
     )
     return note
-
-
-def _organization(patient: Patient) -> Organization | None:
-    return patient.facility.organization
 
 
 def sign_problems(note: Note) -> dict[str, str]:

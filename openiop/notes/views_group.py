@@ -35,7 +35,7 @@ from openiop.notes.forms import (
     apply_errors,
     apply_group_errors,
 )
-from openiop.notes.models import GroupNote, GroupNoteEntry, NoteSettings
+from openiop.notes.models import GroupNote, GroupNoteEntry
 from openiop.notes.selectors import GroupNoteScreen, ScreenRow
 from openiop.notes.views_common import cosignature_of, user_of
 from openiop.scheduling import selectors as scheduling_selectors
@@ -52,11 +52,6 @@ def _session(user: User, pk: int) -> Session:
     if session is None:
         raise Http404("No such session at your facilities.")
     return session
-
-
-def _late_after_hours(session: Session) -> int:
-    found = NoteSettings.objects.filter(organization_id=session.facility.organization_id).first()
-    return found.late_after_hours if found else rules.DEFAULT_LATE_HOURS
 
 
 def _shared_initial(screen: GroupNoteScreen) -> dict[str, Any]:
@@ -250,7 +245,7 @@ def group_note(request: HttpRequest, session_id: int) -> HttpResponse:
     )
     cosignature = cosignature_of(note) if note else None
     waiting = bool(note and note.is_signed and note.needs_cosign and cosignature is None)
-    late_hours = _late_after_hours(session)
+    late_hours = selectors.settings_for(session.facility.organization_id).late_after_hours
     show_late = (note is not None and note.late_entry) or (
         note is None
         and rules.is_late(service_ended=session.ends_at, written=now, late_after_hours=late_hours)

@@ -78,7 +78,7 @@ def _audit(user: User, shown: list[Line], visible: set[int], section: str) -> No
 
 
 def _hours(user: User) -> int:
-    return services.settings_for(user.organization).unsigned_after_hours
+    return selectors.settings_for(user.organization_id).unsigned_after_hours
 
 
 @login_required
@@ -127,7 +127,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     user = user_of(request)
     if not user.can("notes.change_notesettings") or user.organization is None:
         raise PermissionDenied("Only the clinical director or an administrator sets this.")
-    current = services.settings_for(user.organization)
+    current = selectors.settings_for(user.organization_id)
     form = SettingsForm(
         request.POST or None,
         initial={

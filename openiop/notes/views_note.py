@@ -73,7 +73,7 @@ def _form_page(
     user = user_of(request)
     patient = access.patient
     zone = patient.facility.zone
-    settings = services.settings_for(patient.facility.organization)
+    settings = selectors.settings_for(patient.facility.organization_id)
     form = NoteForm(
         request.POST if request.method == "POST" else None,
         initial=initial,

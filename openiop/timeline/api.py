@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
@@ -16,7 +14,6 @@ from openiop.audit.models import AuditEvent
 from openiop.audit.services import record
 from openiop.core.permissions import IsStaffUser
 from openiop.patients.selectors import chart_access
-from openiop.scheduling.rules import parse_day
 from openiop.timeline import selectors
 from openiop.timeline.views import SECTION
 
@@ -73,14 +70,8 @@ class TimelineView(APIView):
         raw = params.get("patient", "")
         if not raw.isdigit():
             errors["patient"] = ["Give ?patient=<id>."]
-        days: dict[str, Any] = {}
-        for name in ("from", "to"):
-            text = params.get(name, "").strip()
-            days[name] = parse_day(text) if text else None
-            if text and days[name] is None:
-                errors[name] = ["Enter a date like 2026-03-02."]
-        if days["from"] and days["to"] and days["to"] < days["from"]:
-            errors["to"] = ["The end date is before the start date."]
+        start, end, bad_days = selectors.parse_range(params.get("from", ""), params.get("to", ""))
+        errors.update({name: [message] for name, message in bad_days.items()})
         unknown = [c for c in params.getlist("show") if c not in selectors.CATEGORIES]
         if unknown:
             errors["show"] = [
@@ -98,8 +89,8 @@ class TimelineView(APIView):
         page = selectors.timeline(
             access.patient,
             categories=selectors.parse_categories(params.getlist("show")),
-            start=days["from"],
-            end=days["to"],
+            start=start,
+            end=end,
             page=int(page_text),
         )
         return Response(

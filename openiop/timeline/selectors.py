@@ -43,6 +43,7 @@ from openiop.plans.models import PlanReview, PlanVersion
 from openiop.recovery import rules as recovery_rules
 from openiop.recovery.models import DrugTest, DrugTestResult, Meeting, RelapseEvent, SobrietyDate
 from openiop.scheduling.models import Appointment, Attendance
+from openiop.scheduling.rules import parse_day
 
 PAGE_SIZE = 100
 
@@ -504,6 +505,20 @@ def _words(kind: str, a: Any, b: Any) -> tuple[str, str, str]:
             "urgent" if b == ClinicalAlert.Severity.URGENT else "",
         )
     return str(kind), "", ""
+
+
+def parse_range(first: str, last: str) -> tuple[dt.date | None, dt.date | None, dict[str, str]]:
+    """The ``from`` and ``to`` days asked for (blank: open-ended) and a message per bad one."""
+    errors: dict[str, str] = {}
+    days: dict[str, dt.date | None] = {}
+    for name, text in (("from", first.strip()), ("to", last.strip())):
+        days[name] = parse_day(text) if text else None
+        if text and days[name] is None:
+            errors[name] = "Enter a date like 2026-03-02."
+    start, end = days["from"], days["to"]
+    if start and end and end < start:
+        errors["to"] = "The end date is before the start date."
+    return start, end, errors
 
 
 def parse_categories(values: Iterable[str]) -> list[str] | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -16,7 +15,6 @@ from openiop.accounts.models import User
 from openiop.patients.chart import chart_context
 from openiop.patients.models import Patient
 from openiop.patients.selectors import chart_access
-from openiop.scheduling.rules import parse_day
 from openiop.timeline import selectors
 
 SECTION = "timeline"
@@ -53,31 +51,14 @@ def link_for(patient: Patient, event: selectors.Event) -> str:
     return reverse(name, kwargs=kwargs)
 
 
-def _dates(request: HttpRequest) -> tuple[dt.date | None, dt.date | None, dict[str, str]]:
-    errors: dict[str, str] = {}
-    start = end = None
-    for name in ("from", "to"):
-        text = request.GET.get(name, "").strip()
-        if not text:
-            continue
-        day = parse_day(text)
-        if day is None:
-            errors[name] = "Enter a date like 2026-03-02."
-        elif name == "from":
-            start = day
-        else:
-            end = day
-    if start and end and end < start:
-        errors["to"] = "The end date is before the start date."
-    return start, end, errors
-
-
 @login_required
 @require_GET
 def chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     require_reader(request.user)  # type: ignore[arg-type]
     access = chart_access(request.user, patient_id, section=SECTION)  # type: ignore[arg-type]
-    start, end, errors = _dates(request)
+    start, end, errors = selectors.parse_range(
+        request.GET.get("from", ""), request.GET.get("to", "")
+    )
     chosen = selectors.parse_categories(request.GET.getlist("show"))
     try:
         page_number = int(request.GET.get("page", "1"))
