@@ -11,6 +11,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from openiop.notes import rules
 from openiop.notes.models import GroupNoteEntry, Note, NoteFormat
@@ -45,14 +47,6 @@ NOTE_ALIASES = {"started_at": "start", "ended_at": "end"}
 
 def _text(rows: int = 4, **attrs: Any) -> forms.Textarea:
     return forms.Textarea(attrs={"rows": rows, **attrs})
-
-
-class Select(forms.Select):
-    """A select whose options are written in one template (the group-note screen draws some
-    200 options for 15 attendees; one template per option made it slow). No optgroups or
-    per-option attributes besides ``selected``, which these fields do not use."""
-
-    template_name = "notes/widgets/select.html"
 
 
 # --- signing: the password or an authenticator code ---------------------------------------------
@@ -295,7 +289,6 @@ class EntryForm(forms.Form):
         label="Participation",
         required=False,
         choices=[("", "Choose…"), *GroupNoteEntry.Participation.choices],
-        widget=Select,
     )
     response = forms.CharField(
         label="Response to the group",
@@ -308,14 +301,12 @@ class EntryForm(forms.Form):
         required=False,
         coerce=int,
         empty_value=None,
-        widget=Select,
         error_messages={"invalid_choice": "Choose an objective from their active treatment plan."},
     )
     progress = forms.ChoiceField(
         label="Progress",
         required=False,
         choices=[("", "—"), *GroupNoteEntry.Progress.choices],
-        widget=Select,
     )
     plan = forms.CharField(
         label="Plan", required=False, max_length=rules.MAX_SECTION_CHARS, widget=_text(2)
@@ -328,6 +319,82 @@ class EntryForm(forms.Form):
             *[(str(o.pk), _short(o.text)) for o in objectives],
         ]
         self.fields["plan"].widget.attrs["data-plan"] = ""
+
+    def card_html(self) -> SafeString:
+        """The five fields of an attendee's card, written out in one pass.
+
+        The group-note screen draws up to 15 cards; rendering each field through Django's
+        widget and field templates cost ~5 ms a card on PostgreSQL, so the card is written
+        here with the same markup (label, error list, ``aria-invalid``, the widget's attributes).
+        """
+        cells = {name: self._card_cell(name) for name in ENTRY_FIELDS}
+        return format_html(
+            '{}{}<div class="row">{}{}</div>{}',
+            cells["participation"],
+            cells["response"],
+            cells["objective"],
+            cells["progress"],
+            cells["plan"],
+        )
+
+    def _card_cell(self, name: str) -> SafeString:
+        bound = self[name]
+        field = bound.field
+        errors = bound.errors
+        widget_id = bound.auto_id
+        attrs = {k: v for k, v in field.widget.attrs.items() if v is not False}
+        if errors:
+            attrs["aria-invalid"] = "true"
+            attrs["aria-describedby"] = f"{widget_id}_error"
+        attr_html = format_html_join(
+            "",
+            ' {}="{}"',
+            ((k, v) for k, v in sorted(attrs.items()) if v not in (None, True)),
+        ) + format_html_join("", " {}", ((k,) for k, v in sorted(attrs.items()) if v is True))
+        value = bound.value()
+        if isinstance(field.widget, forms.Select):
+            chosen = "" if value is None else str(value)
+            options = format_html_join(
+                "",
+                '<option value="{}"{}>{}</option>',
+                (
+                    (str(v), " selected" if str(v) == chosen else "", label)
+                    for v, label in field.choices  # type: ignore[attr-defined]
+                ),
+            )
+            widget = format_html(
+                '<select name="{}" id="{}"{}>{}</select>',
+                bound.html_name,
+                widget_id,
+                attr_html,
+                options,
+            )
+        else:
+            widget = format_html(
+                '<textarea name="{}" id="{}"{}>\n{}</textarea>',
+                bound.html_name,
+                widget_id,
+                attr_html,
+                "" if value is None else value,
+            )
+        error_html = (
+            format_html(
+                '<ul class="errorlist" id="{}_error">{}</ul>',
+                widget_id,
+                format_html_join("", "<li>{}</li>", ((e,) for e in errors)),
+            )
+            if errors
+            else ""
+        )
+        return format_html(
+            '<div class="field field-{}{}"><label for="{}">{}</label>{}{}</div>',
+            bound.widget_type,
+            " has-error" if errors else "",
+            widget_id,
+            field.label,
+            error_html,
+            widget,
+        )
 
     @property
     def filled(self) -> bool:
