@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "openiop.recovery",
     "openiop.notes",
     "openiop.timeline",
+    "openiop.discharge",
+    "openiop.reports",
     "openiop.synthetic",
 ]
 

@@ -1,0 +1,3 @@
+"""Scoped reads of discharge and continuing care."""
+
+from __future__ import annotations

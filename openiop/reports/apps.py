@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class ReportsConfig(AppConfig):
+    name = "openiop.reports"
+    label = "reports"
+    verbose_name = "Reports and exports"
+
+    def ready(self) -> None:
+        from openiop.reports import permissions  # noqa: F401
