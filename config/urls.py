@@ -24,6 +24,8 @@ api_v1 = [
     path("", include("openiop.attachments.api_urls")),
     path("", include("openiop.notes.api_urls")),
     path("", include("openiop.timeline.api_urls")),
+    path("", include("openiop.discharge.api_urls")),
+    path("", include("openiop.reports.api_urls")),
 ]
 
 urlpatterns = [
@@ -46,6 +48,8 @@ urlpatterns = [
     path("notes/", include("openiop.notes.urls")),
     path("attachments/", include("openiop.attachments.urls")),
     path("timeline/", include("openiop.timeline.urls")),
+    path("discharge/", include("openiop.discharge.urls")),
+    path("reports/", include("openiop.reports.urls")),
     path("api/v1/", include((api_v1, "api"))),  # type: ignore[arg-type]
     path("admin/", admin.site.urls),
 ]

@@ -314,6 +314,14 @@ class User(AbstractUser):
     def edits_asam_table(self) -> bool:
         return self.can("assessments.change_asamrule")
 
+    @property
+    def follows_up(self) -> bool:
+        return self.can("discharge.view_followup")
+
+    @property
+    def reads_reports(self) -> bool:
+        return self.can("reports.view_reports") or self.can("reports.view_alumni_outcomes")
+
 
 class Credential(models.Model):
     class Kind(models.TextChoices):
