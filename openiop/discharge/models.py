@@ -121,7 +121,9 @@ class Discharge(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="discharges")
     facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="discharges")
     discharge_date = models.DateField()
-    reason = models.PositiveSmallIntegerField("reason (TEDS REASON)", choices=teds.Reason.choices)
+    reason_key = models.CharField("reason", max_length=24, choices=rules.REASON_CHOICES)
+    # Derived from reason_key by the service (rules.teds_reason); kept for the export and reports.
+    reason = models.PositiveSmallIntegerField("TEDS REASON", choices=teds.Reason.choices)
     reason_detail = models.CharField("what happened", max_length=500, blank=True)
     early_reason = models.TextField(
         "why before day 90", blank=True, help_text="Asked when the stay is shorter than 90 days."

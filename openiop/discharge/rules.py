@@ -20,7 +20,9 @@ MAX_FOLLOWUP_DAY = 3650
 
 __all__ = [
     "DEFAULT_FOLLOWUP_DAYS",
+    "DISCHARGE_REASONS",
     "MINIMUM_STAY_DAYS",
+    "REASON_CHOICES",
     "discharge_date_error",
     "followup_days_error",
     "followup_schedule",
@@ -28,7 +30,33 @@ __all__ = [
     "length_of_stay",
     "parse_followup_days",
     "step_down_error",
+    "teds_reason",
 ]
+
+
+# The reasons a counselor picks, in plain words, and the TEDS ``REASON`` code each maps to
+# (SPEC §9). The export reports the code; the summary shows the words.
+DISCHARGE_REASONS: dict[str, tuple[str, teds.Reason]] = {
+    "completed": ("Completed treatment", teds.Reason.COMPLETED),
+    "completed_step_down": ("Completed IOP, stepping down to less care", teds.Reason.COMPLETED),
+    "left_against_advice": ("Left against clinical advice", teds.Reason.DROPPED_OUT),
+    "stopped_attending": ("Stopped attending (lost contact)", teds.Reason.DROPPED_OUT),
+    "rule_violation": ("Discharged by the program (rules or safety)", teds.Reason.TERMINATED),
+    "administrative": ("Administrative discharge (e.g. coverage ended)", teds.Reason.TERMINATED),
+    "transferred_out": ("Transferred to another program or facility", teds.Reason.TRANSFERRED),
+    "higher_level": ("Needs a higher level of care (referred)", teds.Reason.TRANSFERRED),
+    "incarcerated": ("Incarcerated", teds.Reason.INCARCERATED),
+    "died": ("Died", teds.Reason.DEATH),
+    "moved": ("Moved away", teds.Reason.OTHER),
+    "medical": ("Medical reasons (unable to continue)", teds.Reason.OTHER),
+    "other": ("Other", teds.Reason.OTHER),
+}
+REASON_CHOICES = [(key, label) for key, (label, _) in DISCHARGE_REASONS.items()]
+
+
+def teds_reason(reason_key: str) -> teds.Reason:
+    """The TEDS ``REASON`` code of a discharge reason; KeyError for an unknown reason."""
+    return DISCHARGE_REASONS[reason_key][1]
 
 
 def length_of_stay(admitted: dt.date, discharged: dt.date) -> int:
@@ -54,11 +82,11 @@ def discharge_date_error(
 
 
 # Step-downs that make no sense for a reason: a person who died or was incarcerated gets none.
-NO_STEP_DOWN_REASONS = frozenset({teds.Reason.DEATH, teds.Reason.INCARCERATED})
+NO_STEP_DOWN_REASONS = frozenset({"died", "incarcerated"})
 
 
-def step_down_error(step_down: str, reason: int | None) -> str | None:
-    if reason in NO_STEP_DOWN_REASONS:
+def step_down_error(step_down: str, reason_key: str | None) -> str | None:
+    if reason_key in NO_STEP_DOWN_REASONS:
         return None if step_down in ("", "none") else "No step-down after this discharge reason."
     if step_down in ("", "none"):
         return "Choose the next step of care decided with the person."
