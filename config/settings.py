@@ -275,6 +275,10 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 OPENIOP_ATTACHMENTS_DIR = Path(
     env_str("OPENIOP_ATTACHMENTS_DIR") or BASE_DIR / "var" / "attachments"
 )
+# Finished background exports (report CSVs, TEDS files): outside the web root, served only
+# through the audited download view, removed after OPENIOP_EXPORTS_KEEP_DAYS.
+OPENIOP_EXPORTS_DIR = Path(env_str("OPENIOP_EXPORTS_DIR") or BASE_DIR / "var" / "exports")
+OPENIOP_EXPORTS_KEEP_DAYS = env_int("OPENIOP_EXPORTS_KEEP_DAYS", 7, minimum=1, maximum=365)
 OPENIOP_ATTACHMENTS_MAX_MB = env_int("OPENIOP_ATTACHMENTS_MAX_MB", 10, minimum=1, maximum=100)
 STATICFILES_DIRS = [BASE_DIR / "openiop" / "static"]
 STORAGES = {

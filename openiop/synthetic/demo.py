@@ -21,6 +21,7 @@ from openiop.synthetic.clinical import (
     load_measures,
     load_plans,
 )
+from openiop.synthetic.continuing import load_continuing_care
 from openiop.synthetic.documentation import load_documentation
 from openiop.synthetic.generate import generate_patients
 from openiop.synthetic.schedule import load_schedule
@@ -266,6 +267,7 @@ def load_demo() -> list[tuple[str, str, str]]:
     load_plans(episodes, rng, password=DEMO_PASSWORD, supervisor=supervisor)
     load_schedule(episodes, rng, director=users["director@example.org"])
     load_documentation(episodes, rng, password=DEMO_PASSWORD, supervisor=supervisor)
+    load_continuing_care(episodes, rng)
     return [
         (s.role.label if isinstance(s.role, Role) else s.role, s.email, f"{s.first} {s.last}")
         for s in STAFF

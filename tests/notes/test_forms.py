@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 from openiop.notes.forms import EntryForm
 
@@ -17,7 +18,9 @@ def _form(data: dict[str, str]) -> EntryForm:
     form = EntryForm(
         data,
         prefix="p7",
-        objectives=[_Objective(1, "Names three triggers"), _Objective(2, "Calls sponsor <weekly>")],
+        objectives=cast(
+            Any, [_Objective(1, "Names three triggers"), _Objective(2, "Calls sponsor <weekly>")]
+        ),
     )
     form.is_valid()
     return form

@@ -240,3 +240,56 @@ def test_the_pages_show_the_demo_documentation(facility: Facility) -> None:
     assert client.login(username=clinician.author.email, password=DEMO_PASSWORD)
     assert client.get("/notes/to-sign/").status_code == 200
     assert client.get(f"/notes/sessions/{clinician.session_id}/").status_code == 200
+
+
+# --- continuing care (issue 7), loaded by the same demo --------------------------------------
+
+
+def test_every_discharged_episode_has_a_signed_discharge_and_follow_ups(
+    facility: Facility,
+) -> None:
+    from openiop.discharge import rules as discharge_rules
+    from openiop.discharge.models import Discharge, FollowUp
+
+    closed = EpisodeOfCare.objects.filter(facility=facility, discharge_date__isnull=False)
+    discharges = Discharge.objects.select_related("episode")
+    assert discharges.count() == closed.count() >= 10
+    for d in discharges:
+        assert d.is_signed and d.discharge_date == d.episode.discharge_date
+        assert d.reason == discharge_rules.teds_reason(d.reason_key)
+        assert d.facts["length_of_stay"] == d.length_of_stay
+        if discharge_rules.is_early(d.episode.admission_date, d.discharge_date):
+            assert d.early_reason and d.continuing_care
+    completed = discharges.filter(reason=1).count()
+    assert completed > discharges.count() / 2
+    followups = FollowUp.objects.filter(facility=facility)
+    assert set(followups.values_list("days_after", flat=True)) == {30, 60, 90, 180, 365}
+    assert followups.filter(status="completed", any_use__isnull=False).exists()
+    assert followups.filter(status="unreachable").exists()
+    today = _today(facility)
+    # The alumni coordinator's list is not empty, and nothing old is left open.
+    assert followups.filter(status="due", due_on__lte=today + dt.timedelta(days=7)).exists()
+    assert not followups.filter(status="due", due_on__lt=today - dt.timedelta(days=10)).exists()
+
+
+def test_readiness_a_transfer_and_the_alumni_program(facility: Facility) -> None:
+    from openiop.discharge.models import (
+        AlumniAttendance,
+        AlumniEvent,
+        DischargePlan,
+        LevelOfCareChange,
+    )
+
+    plans = DischargePlan.objects.select_related("episode")
+    assert plans.count() == 6 and all(p.episode.discharge_date is None for p in plans)
+    change = LevelOfCareChange.objects.get()
+    assert (change.from_level, change.to_level) == ("2.5", "2.1")
+    assert change.changed_on > change.episode.admission_date
+    today = _today(facility)
+    events = AlumniEvent.objects.filter(facility=facility)
+    assert events.filter(starts_at__date__gt=today).count() == 1
+    attended = AlumniAttendance.objects.select_related("patient")
+    assert attended.exists()
+    assert all(
+        a.patient.episodes.filter(discharge_date__isnull=True).count() == 0 for a in attended
+    )
