@@ -23,6 +23,7 @@ from rest_framework.response import Response
 
 from openiop.accounts.models import Facility, User
 from openiop.admissions.models import EpisodeOfCare
+from openiop.audit.services import record_list
 from openiop.core.chart_api import ChartReadViewSet
 from openiop.discharge import alumni, rules, services
 from openiop.discharge.models import ContactAttempt, Discharge, FollowUp, Referral, StepDown
@@ -153,6 +154,13 @@ class DischargeChangeSerializer(serializers.Serializer):
     step_down_date = serializers.DateField(required=False, allow_null=True)
     followup_agreed = serializers.BooleanField(required=False)
     followup_contact = serializers.CharField(required=False, allow_blank=True)
+    teds_freq1_d = serializers.IntegerField(required=False, allow_null=True)
+    teds_freq2_d = serializers.IntegerField(required=False, allow_null=True)
+    teds_freq3_d = serializers.IntegerField(required=False, allow_null=True)
+    teds_employ_d = serializers.IntegerField(required=False, allow_null=True)
+    teds_livarag_d = serializers.IntegerField(required=False, allow_null=True)
+    teds_arrests_d = serializers.IntegerField(required=False, allow_null=True)
+    teds_self_help_d = serializers.IntegerField(required=False, allow_null=True)
     course = serializers.CharField(required=False, allow_blank=True)
     condition = serializers.CharField(required=False, allow_blank=True)
     recommendations = serializers.CharField(required=False, allow_blank=True)
@@ -421,8 +429,14 @@ class FollowUpViewSet(ChartReadViewSet):
         )
         if facility is None:
             raise exceptions.ValidationError({"facility": ["Give one of your facilities."]})
-        # The due list audits each person it shows, as the page does.
         rows = alumni.due_followups(user, facility)
+        # One audit record per person shown, as the page writes.
+        record_list(
+            actor=user,
+            patients=[row.patient for row in rows],
+            facility_id=facility.pk,
+            section="follow-ups due (API)",
+        )
         ids = [row.followup.pk for row in rows]
         found = {f.pk: f for f in self.get_queryset().filter(pk__in=ids)}
         ordered = [found[i] for i in ids if i in found]

@@ -129,9 +129,12 @@ def test_summary_sign_then_locked(clinician: User, in_care: EpisodeOfCare) -> No
         "condition": "Stable, engaged.",
         "recommendations": "Weekly outpatient, alumni group.",
     }
-    response = api.patch(detail, texts, format="json")
+    response = api.patch(detail, {**texts, "teds_employ_d": 1}, format="json")
     assert response.status_code == 200, response.content
     assert response.json()["course"] == texts["course"]
+    assert response.json()["teds_employ_d"] == 1
+    bad = api.patch(detail, {"teds_employ_d": 9}, format="json")
+    assert bad.status_code == 400 and "teds_employ_d" in bad.json()
 
     wrong = api.post(f"{detail}sign/", {"password": "not it"}, format="json")
     assert wrong.status_code == 400
@@ -205,6 +208,9 @@ def test_follow_ups_attempts_outcomes_and_the_due_list(
     due = coordinator.get("/api/v1/follow-ups/", {"due": "true", "facility": str(facility.pk)})
     assert due.status_code == 200, due.content
     assert [row["days_after"] for row in due.json()] == [30]
+    assert AuditEvent.objects.filter(
+        section="follow-ups due (API)", patient_id=in_care.patient_id
+    ).exists()
     followup_id = due.json()[0]["id"]
 
     tried = coordinator.post(
