@@ -140,10 +140,14 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # benchmarks/README.md). Empty leaves the server's setting (e.g. behind PgBouncer, where
     # ALTER DATABASE ... SET random_page_cost = 1.1 does the same).
     _page_cost = env_str("OPENIOP_PG_RANDOM_PAGE_COST", "1.1")
-    if _page_cost:
-        DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
-            f"-c random_page_cost={float(_page_cost)}"
-        )
+    _pg_options = [f"-c random_page_cost={float(_page_cost)}"] if _page_cost else []
+    # PostgreSQL's JIT compiles the reports' large aggregates on every run: about 0.3 s more
+    # per report at 50,000 episodes, for queries that finish in a second without it
+    # (benchmarks/README.md). OPENIOP_PG_JIT=true leaves it on.
+    if not env_bool("OPENIOP_PG_JIT", False):
+        _pg_options.append("-c jit=off")
+    if _pg_options:
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(_pg_options)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (sign-in throttling counters live here) ----------------------------------------

@@ -174,6 +174,21 @@ print(json.dumps({
 """
 
 
+CONTINUING_PICKS = """
+import json
+from openiop.discharge.models import Discharge, DischargePlan, Referral
+plan = DischargePlan.objects.order_by("episode__admission_date").first()
+with_referrals = Discharge.objects.filter(
+    episode__referrals__isnull=False, step_down="outpatient"
+).order_by("-discharge_date").first() or Discharge.objects.order_by("-discharge_date").first()
+print(json.dumps({
+    "readiness": plan.episode.patient_id if plan else None,
+    "readiness_clinician": plan.episode.primary_clinician.email if plan else None,
+    "summary": with_referrals.pk if with_referrals else None,
+}))
+"""
+
+
 def ask_demo(code: str) -> dict[str, Any]:
     """Run ``code`` in the demo's ``manage.py shell``; it prints a JSON object last."""
     done = subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
@@ -205,6 +220,12 @@ def documentation_picks() -> dict[str, Any]:
     """A group-note draft with three or more parts and its author, a signed group note's
     attendee, the patient with the latest relapse, and the patient with the most PHQ-9s."""
     return ask_demo(DOCUMENTATION_PICKS)
+
+
+def continuing_picks() -> dict[str, Any]:
+    """A patient in care with a discharge plan (the readiness checklist) and their clinician,
+    and a recent signed discharge with referrals."""
+    return ask_demo(CONTINUING_PICKS)
 
 
 def healthy() -> bool:
@@ -476,6 +497,39 @@ def photograph_documentation(browser: Browser, picks: dict[str, Any]) -> None:
     page.context.close()
 
 
+def photograph_continuing(browser: Browser, picks: dict[str, Any]) -> None:
+    """The Discharge tab with readiness, a signed discharge summary, the alumni coordinator's
+    follow-ups due, the director's reports dashboard, a report and the TEDS page (issue 7)."""
+    missing = [k for k, v in picks.items() if v is None]
+    if missing:
+        sys.exit(f"The demo lacks what these screenshots need: {', '.join(missing)}.")
+    page = signed_in_page(browser, picks["readiness_clinician"])
+    page.goto(f"{BASE}/discharge/patients/{picks['readiness']}/")
+    expect(page.get_by_role("heading", name="Discharge readiness")).to_be_visible()
+    shoot(page, "discharge-readiness.png")
+    page.context.close()
+
+    page = signed_in_page(browser, "director@example.org")
+    page.goto(f"{BASE}/discharge/summaries/{picks['summary']}/")
+    expect(page.get_by_text("The summary is locked")).to_be_visible()
+    shoot(page, "discharge-summary.png")
+    page.goto(f"{BASE}/reports/")
+    page.wait_for_function("document.querySelector('canvas')?.width > 0")
+    shoot(page, "reports-dashboard.png")
+    page.goto(f"{BASE}/reports/r/completion/")
+    page.wait_for_function("document.querySelector('canvas')?.width > 0")
+    shoot(page, "report-completion.png")
+    page.goto(f"{BASE}/reports/teds/")
+    shoot(page, "teds.png")
+    page.context.close()
+
+    page = signed_in_page(browser, "alumni@example.org")
+    page.goto(f"{BASE}/discharge/followups/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Follow-ups")
+    shoot(page, "followups-due.png")
+    page.context.close()
+
+
 def main() -> None:
     if not CHROMIUM.exists():
         sys.exit("Debian's chromium is not installed: apt-get install chromium")
@@ -487,6 +541,7 @@ def main() -> None:
         patients = plan_patients()
         picks = schedule_picks()
         documentation = documentation_picks()
+        continuing = continuing_picks()
         with server(), sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 headless=True, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
@@ -497,6 +552,7 @@ def main() -> None:
                 photograph_plans(browser, patients)
                 photograph_schedule(browser, picks)
                 photograph_documentation(browser, documentation)
+                photograph_continuing(browser, continuing)
             finally:
                 browser.close()
     finally:

@@ -92,7 +92,11 @@ class DrugTest(models.Model):
 
     class Meta:
         ordering = ["-collected_at", "-id"]
-        indexes = [models.Index(fields=["patient", "-collected_at"], name="drugtest_patient_at")]
+        indexes = [
+            models.Index(fields=["patient", "-collected_at"], name="drugtest_patient_at"),
+            # The drug-test positivity report reads a facility's tests by date.
+            models.Index(fields=["facility", "collected_at"], name="drugtest_fac_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_specimen_display()} test {self.collected_at:%Y-%m-%d}"
@@ -348,6 +352,8 @@ class Meeting(models.Model):
         indexes = [
             models.Index(fields=["patient", "date"], name="meeting_patient_date"),
             models.Index(fields=["episode", "week_start"], name="meeting_episode_week"),
+            # The mutual-help report reads a facility's meetings by week.
+            models.Index(fields=["facility", "week_start"], name="meeting_fac_week"),
         ]
 
     def __str__(self) -> str:

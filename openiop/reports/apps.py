@@ -7,4 +7,4 @@ class ReportsConfig(AppConfig):
     verbose_name = "Reports and exports"
 
     def ready(self) -> None:
-        from openiop.reports import permissions  # noqa: F401
+        from openiop.reports import checks, permissions  # noqa: F401
