@@ -35,6 +35,7 @@ from openiop.audit.models import AuditEvent
 from openiop.audit.services import record, record_list
 from openiop.reports import teds
 from openiop.reports.base import REGISTRY, Filters, Report
+from openiop.reports.forms import IN_FUTURE, MAX_DAYS, TOO_LONG
 from openiop.reports.models import Export
 
 logger = logging.getLogger(__name__)
@@ -183,11 +184,15 @@ def clean_params(user: User, params: Mapping[str, Any], *, program_allowed: bool
             f"The end date is before the start ({start:%m/%d/%Y}). "
             "Choose an end on or after the start."
         )
+    elif start and end and (end - start).days + 1 > MAX_DAYS:
+        errors["start"] = TOO_LONG
     facility_ids: tuple[int, ...] = ()
     try:
         facility_ids = facility_scope(user, params.get("facility"))
     except ValidationError as error:
         errors.update({k: v[0] for k, v in error.message_dict.items()})
+    if end and "end" not in errors and end > _local_today(facility_ids):
+        errors["end"] = IN_FUTURE
     program_id = _id(params.get("program")) if program_allowed else None
     if (
         program_id is not None
@@ -309,17 +314,6 @@ class _Refused(Exception):
     """The creator may no longer run this export (role or facilities changed)."""
 
 
-def _formula_safe(value: Any) -> Any:
-    """Spreadsheets must not run a staff name that starts like a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    if value is None:
-        return ""
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
 def _write_report(export: Export, params: Params, out: TextIO) -> tuple[int, dict[int, int]]:
     import csv
 
@@ -331,16 +325,24 @@ def _write_report(export: Export, params: Params, out: TextIO) -> tuple[int, dic
         program_id=params.program_id,
         start=params.start,
         end=params.end,
+        # "Today" as the page has it: the facility's local date (day 90 reached, open today).
+        today=_local_today(params.facility_ids),
     )
     result = report.build(filters, export.created_by)
     total = len(result.rows)
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([c.label for c in result.columns])
-    for n, row in enumerate(result.rows, start=1):
-        writer.writerow([_formula_safe(row.get(c.key)) for c in result.columns])
+    # The same cells as the page's CSV download (ISO dates, months as YYYY-MM).
+    writer.writerow(result.csv_header())
+    for n, cells in enumerate(result.csv_rows(), start=1):
+        writer.writerow(cells)
         if n % PROGRESS_EVERY == 0:
             _progress(export.pk, n, total)
     return total, {}
+
+
+def _local_today(facility_ids: tuple[int, ...]) -> dt.date:
+    facility = Facility.objects.filter(pk__in=facility_ids).order_by("pk").first()
+    return timezone.localdate(timezone=facility.zone) if facility else timezone.localdate()
 
 
 def _write_teds(export: Export, params: Params, out: TextIO) -> tuple[int, dict[int, int]]:

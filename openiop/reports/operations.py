@@ -663,7 +663,8 @@ def dose_rules(filters: Filters) -> list[DoseRule]:
 
 
 def dose_weeks(filters: Filters) -> list[DoseWeek]:
-    """Episode-weeks with attendance in the weeks whose Monday is in the range, by week, and
+    """Episode-weeks with time attended (a week of absences or cancelled sessions only is
+    not counted) in the weeks whose Monday is in the range, by week, and
     how many met their program's minimum (and went above its maximum): two queries.
 
     The inner GROUP BY makes one row per (week, episode) with its minutes and service days,
@@ -702,6 +703,7 @@ def dose_weeks(filters: Filters) -> list[DoseWeek]:
             WHERE d.{col["facility"]} IN ({places})
               AND d.{col["week_start"]} BETWEEN %s AND %s {only_program}
             GROUP BY d.{col["week_start"]}, d.{col["episode"]}, e.{program_col}
+            HAVING SUM(d.{col["minutes"]}) > 0
         ) t
         JOIN (VALUES {values}) p ON p.column1 = t.program_id
         GROUP BY t.week_start

@@ -226,6 +226,8 @@ def test_the_administrator_may_export_teds(
         ({"start": "", "end": "2026-01-01"}, "start", "first day"),
         ({"start": "31/01/2026"}, "start", "first day"),
         ({"end": None}, "end", "last day"),
+        ({"start": "2020-01-01", "end": "2026-01-31"}, "start", "5 years"),
+        ({"end": "2099-01-01"}, "end", "in the future"),
     ],
 )
 def test_bad_dates_are_refused_with_a_field_message(
@@ -324,7 +326,9 @@ def test_a_report_export_writes_the_report_s_columns_and_rows(
         "Day,Clinician,Admissions\r\n2026-01-05,Ana Ruiz,3\r\n2026-01-06,'=HYPERLINK(1),\r\n"
     )
     (filters,) = fake_report
-    assert filters == base.Filters((facility.pk,), program.pk, JAN1, MAR31)
+    # "Today" is the facility's local date, as on the page.
+    today = timezone.localdate(timezone=facility.zone)
+    assert filters == base.Filters((facility.pk,), program.pk, JAN1, MAR31, today=today)
     assert last_event(action=AuditEvent.Action.EXPORT, actor=director).patient_id is None
 
 

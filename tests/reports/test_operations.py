@@ -546,3 +546,18 @@ def test_csv_cells() -> None:
     assert csv_cell(-3, "int") == "-3"
     assert csv_cell("=HYPERLINK(1)", "text") == "'=HYPERLINK(1)"
     assert csv_cell("Test Staff", "text") == "Test Staff"
+
+
+@pytest.mark.django_db
+def test_a_week_of_absences_or_cancelled_sessions_only_is_not_counted(
+    stays: Stays, program: Program, facility: Facility
+) -> None:
+    """The attendance service keeps a day of 0 minutes for an absence or a cancelled session;
+    a week with nothing attended is not a week the person "attended" (the report's words)."""
+    mon = D(2026, 6, 1)
+    came = stays.stay(program, D(2026, 5, 4))
+    stays.dose(came, (mon, 180), (D(2026, 6, 2), 180), (D(2026, 6, 3), 180))
+    away = stays.stay(program, D(2026, 5, 4))
+    stays.dose(away, (mon, 0), (D(2026, 6, 2), 0))
+    weeks = op.dose_weeks(over(facility, mon, D(2026, 6, 7)))
+    assert [(w.episode_weeks, w.meeting) for w in weeks] == [(1, 1)]

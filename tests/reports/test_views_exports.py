@@ -74,7 +74,7 @@ def test_the_teds_page_lists_the_records_to_correct(
     admissions_q1: list[EpisodeOfCare],
     django_assert_max_num_queries: Any,
 ) -> None:
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         response = director_client.get(TEDS, QUARTER)
 
     html = body(response)
@@ -103,7 +103,7 @@ def test_the_teds_page_costs_the_same_queries_for_more_records(
 ) -> None:
     for n in range(10):
         admitted(person(facility), program, clinician, dt.date(2026, 2, 1 + n), full=False)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         response = director_client.get(TEDS, QUARTER)
     assert body(response).count("Correct the admission") == 11
 
