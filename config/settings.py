@@ -326,6 +326,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["openiop.core.permissions.IsStaffUser"],
+    # Fields of the same name with different choices get their own enum names.
+    "ENUM_NAME_OVERRIDES": {
+        "ContactAttemptResultEnum": "openiop.discharge.models.ContactAttempt.Result",
+    },
 }
 
 # --- Background tasks ---------------------------------------------------------------------

@@ -166,7 +166,7 @@ class DischargeChangeSerializer(serializers.Serializer):
     recommendations = serializers.CharField(required=False, allow_blank=True)
 
 
-class SignSerializer(serializers.Serializer):
+class DischargeSignSerializer(serializers.Serializer):
     password = serializers.CharField(required=False, allow_blank=True, default="")
     code = serializers.CharField(
         required=False, allow_blank=True, default="", help_text="An authenticator code."
@@ -230,7 +230,7 @@ class DischargeViewSet(mixins.CreateModelMixin, ChartReadViewSet):
         return Response(self.get_serializer(fresh).data)
 
     @extend_schema(
-        request=SignSerializer, responses={200: DischargeSerializer, 409: LOCKED_RESPONSE}
+        request=DischargeSignSerializer, responses={200: DischargeSerializer, 409: LOCKED_RESPONSE}
     )
     @action(detail=True, methods=["post"])
     def sign(self, request: Request, pk: str | None = None) -> Response:
@@ -238,7 +238,7 @@ class DischargeViewSet(mixins.CreateModelMixin, ChartReadViewSet):
         discharge: Discharge = self.get_object()
         if discharge.is_signed:
             return Response({"detail": LOCKED}, status=status.HTTP_409_CONFLICT)
-        params = SignSerializer(data=request.data)
+        params = DischargeSignSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         services.sign_discharge(
             actor=self._user(),
@@ -328,7 +328,7 @@ class ReferralViewSet(mixins.CreateModelMixin, ChartReadViewSet):
 # --- follow-ups ---------------------------------------------------------------------------------
 
 
-class ContactAttemptSerializer(serializers.ModelSerializer):
+class FollowUpAttemptSerializer(serializers.ModelSerializer):
     class Meta:
         model = ContactAttempt
         fields = ["id", "attempted_at", "method", "result", "note", "by"]
@@ -336,7 +336,7 @@ class ContactAttemptSerializer(serializers.ModelSerializer):
 
 
 class FollowUpSerializer(serializers.ModelSerializer):
-    attempts = ContactAttemptSerializer(many=True, read_only=True)
+    attempts = FollowUpAttemptSerializer(many=True, read_only=True)
 
     class Meta:
         model = FollowUp
