@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
 )
-from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,11 +23,9 @@ from rest_framework.response import Response
 from openiop.accounts.models import User
 from openiop.admissions.selectors import open_episode
 from openiop.attachments.models import Attachment
-from openiop.audit.models import AuditEvent
-from openiop.audit.services import record
-from openiop.core.permissions import IsStaffUser
-from openiop.patients.models import Patient, SupportContact
-from openiop.patients.selectors import chart_access, visible_patients
+from openiop.core.chart_api import ChartReadViewSet
+from openiop.patients.models import SupportContact
+from openiop.patients.selectors import chart_access
 from openiop.recovery import rules, selectors, services
 from openiop.recovery.models import (
     ClinicalResponse,
@@ -148,81 +146,10 @@ class PrescriptionInputSerializer(serializers.Serializer):
     end_date = serializers.DateField(required=False, allow_null=True)
 
 
-class _ReadViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
-    permission_classes = [IsStaffUser]
-    write_permission = ""
+class _ReadViewSet(ChartReadViewSet):
+    section = SECTION
+    refused = selectors.REFUSED
     read_permission = "recovery.view_drugtest"
-    write_actions: frozenset[str] = frozenset({"create"})
-    action_permissions: dict[str, str] = {}
-
-    def _user(self) -> User:
-        return self.request.user  # type: ignore[return-value]
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)
-        user = self._user()
-        needed = self.action_permissions.get(self.action or "") or (
-            self.write_permission if self.action in self.write_actions else self.read_permission
-        )
-        if not user.can(needed):
-            record(actor=user, action=AuditEvent.Action.DENIED, section=SECTION)
-            raise exceptions.PermissionDenied(selectors.REFUSED)
-
-    def _chart(self) -> Patient:
-        raw = self.request.query_params.get("patient", "")
-        if not raw.isdigit():
-            raise exceptions.ValidationError(
-                {"patient": ["Give ?patient=<id>: records are listed one chart at a time."]}
-            )
-        patient = visible_patients(self._user()).filter(pk=int(raw)).first()
-        if patient is None:
-            record(
-                actor=self._user(),
-                action=AuditEvent.Action.DENIED,
-                section=SECTION,
-                detail={"patient_id": int(raw)},
-            )
-            raise exceptions.NotFound("Not found.")
-        return patient
-
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        patient = self._chart()
-        qs = self.get_queryset().filter(patient=patient)
-        page = self.paginate_queryset(qs)
-        rows = list(page if page is not None else qs)
-        record(
-            actor=request.user,
-            action=AuditEvent.Action.VIEW,
-            patient=patient,
-            section=SECTION,
-            detail={"results": len(rows), "list": self.basename},
-        )
-        data = self.get_serializer(rows, many=True).data
-        if page is not None:
-            return self.get_paginated_response(data)
-        return Response(data)
-
-    def get_object(self) -> Any:
-        pk = str(self.kwargs["pk"])
-        row = self.get_queryset().filter(pk=int(pk) if pk.isdigit() else 0).first()
-        if row is None:
-            raise exceptions.NotFound("Not found.")
-        return row
-
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        row: Model = self.get_object()
-        record(
-            actor=request.user,
-            action=AuditEvent.Action.VIEW,
-            patient=getattr(row, "patient_id", None),
-            obj=row,
-            section=SECTION,
-        )
-        return Response(self.get_serializer(row).data)
 
 
 class _RecoveryViewSet(mixins.CreateModelMixin, _ReadViewSet):
