@@ -37,6 +37,7 @@ from openiop.admissions.models import EpisodeOfCare
 from openiop.audit.models import AuditEvent
 from openiop.audit.services import diff, plain, record, record_many, snapshot
 from openiop.discharge import rules
+from openiop.discharge.config import settings_for
 from openiop.discharge.models import (
     AlumniAttendance,
     AlumniEvent,
@@ -102,14 +103,8 @@ MAX_MEETINGS_30 = 200
 # --- shared ------------------------------------------------------------------------------------
 
 
-def _settings(organization_id: int) -> DischargeSettings:
-    """The organization's settings, or the defaults (an unsaved row) when none were saved."""
-    found = DischargeSettings.objects.filter(organization_id=organization_id).first()
-    return found if found is not None else DischargeSettings(organization_id=organization_id)
-
-
 def settings_of(organization: Organization) -> DischargeSettings:
-    return _settings(organization.pk)
+    return settings_for(organization.pk)
 
 
 def local_today(facility: Facility) -> dt.date:
@@ -193,7 +188,7 @@ def open_followups(
         return FollowUp.objects.none()
     today = today or local_today(facility)
     if window_days is None:
-        window_days = _settings(facility.organization_id).due_window_days
+        window_days = settings_for(facility.organization_id).due_window_days
     horizon = today + dt.timedelta(days=window_days)
     qs = FollowUp.objects.filter(
         facility=facility,

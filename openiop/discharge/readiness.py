@@ -24,6 +24,7 @@ from openiop.accounts.models import User
 from openiop.admissions.models import EpisodeOfCare
 from openiop.audit.models import AuditEvent
 from openiop.audit.services import diff, record, snapshot
+from openiop.discharge.config import settings_for
 from openiop.discharge.models import DischargePlan, DischargeSettings, StepDown
 from openiop.patients.models import SupportContact
 from openiop.plans.models import ObjectiveStatus, PlanVersion, RelapsePreventionPlan
@@ -129,12 +130,6 @@ class Readiness:
     @property
     def step_down_provider(self) -> str:
         return self.plan.step_down_provider if self.plan else ""
-
-
-def _settings(organization_id: int) -> DischargeSettings:
-    """The organization's continuing-care rules, or the defaults (unsaved) when it has none."""
-    found = DischargeSettings.objects.filter(organization_id=organization_id).first()
-    return found or DischargeSettings(organization_id=organization_id)
 
 
 def _s(n: int, word: str, plural: str = "") -> str:
@@ -393,7 +388,7 @@ def readiness(episode: EpisodeOfCare, *, today: dt.date | None = None) -> Readin
     facility = episode.facility
     if today is None:
         today = timezone.localdate(timezone=facility.zone)
-    settings = _settings(facility.organization_id)
+    settings = settings_for(facility.organization_id)
     as_of, end = _bounds(episode, today)
     versions = _versions(episode)
     plan = DischargePlan.objects.filter(episode=episode).select_related("updated_by").first()
