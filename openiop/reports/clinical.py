@@ -71,9 +71,6 @@ from openiop.scheduling import rules as dose_rules
 __all__ = [
     "alumni_outcomes",
     "drug_test_positivity",
-    "headline_followups_due",
-    "headline_overdue_reviews",
-    "headline_unsigned_notes",
     "instrument_outcomes",
     "mutual_help",
     "plan_reviews_overdue",
@@ -905,11 +902,6 @@ def plan_reviews_overdue(filters: Filters, user: User) -> Result:
     )
 
 
-def headline_overdue_reviews(filters: Filters) -> int:
-    """Open stays with a plan review overdue on the end date (one query)."""
-    return _overdue_reviews(filters).count()
-
-
 # --- 6. unsigned notes ---------------------------------------------------------------------------
 
 
@@ -1035,23 +1027,3 @@ def _unsigned_row(r: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
         "oldest_hours": hours,
         "oldest_days": hours // 24,
     }
-
-
-def headline_unsigned_notes(filters: Filters) -> int:
-    """Notes and group notes not signed yet, for services within the dates (two queries)."""
-    notes, groups = _unsigned(filters)
-    return notes.count() + groups.count()
-
-
-# --- dashboard ---------------------------------------------------------------------------------
-
-
-def headline_followups_due(filters: Filters, today: dt.date) -> int:
-    """Follow-ups waiting for a call: not done yet and due on or before ``today``, whatever the
-    dates of ``filters`` (the alumni coordinator's due list). One query."""
-    return FollowUp.objects.filter(
-        _program(filters, "episode__program_id"),
-        facility_id__in=filters.facility_ids,
-        status=FollowUp.Status.DUE,
-        due_on__lte=today,
-    ).count()

@@ -14,7 +14,7 @@ from openiop.accounts.models import Facility, Program, User
 from openiop.admissions.models import EpisodeOfCare
 from openiop.discharge.models import FollowUp
 from openiop.notes.models import NoteSettings
-from openiop.reports import clinical
+from openiop.reports import clinical, selectors
 from openiop.reports.base import REGISTRY, Result
 from tests.admissions.factories import program_with_phases
 from tests.factories import FacilityFactory, UserFactory
@@ -701,16 +701,12 @@ def test_alumni_outcome_shares_are_none_without_a_completed_follow_up(
     )
 
 
-def test_follow_ups_due_headline_counts_those_waiting_up_to_today(
+def test_the_dashboard_s_follow_ups_due_counts_those_waiting_up_to_today(
     facility: Facility, program: Program, director: User, followed: None
 ) -> None:
-    # Waiting: June 25 (still due) and May 31; the July 1 one is not due yet on June 26.
-    assert (
-        clinical.headline_followups_due(filters(facility, program=program, **JUNE), D(2026, 6, 26))
-        == 2
-    )
-    assert clinical.headline_followups_due(filters(facility, **JUNE), D(2026, 7, 1)) == 3
-    assert clinical.headline_followups_due(filters(facility, **JUNE), D(2026, 5, 30)) == 0
+    # Waiting on July 1: June 25, May 31 and July 1 itself; none yet on May 30.
+    assert selectors.followups_due((facility.pk,), D(2026, 7, 1)) == 3
+    assert selectors.followups_due((facility.pk,), D(2026, 5, 30)) == 0
 
 
 def test_alumni_outcomes_take_one_query(
@@ -790,7 +786,6 @@ def test_overdue_plan_reviews_per_clinician_with_a_total(
         },
     ]
     assert result.summary == [("Reviews overdue", "4")]
-    assert clinical.headline_overdue_reviews(filters(facility, program=program, **MARCH)) == 4
 
 
 def test_overdue_plan_reviews_respect_program_facility_and_end_date(
@@ -800,10 +795,9 @@ def test_overdue_plan_reviews_respect_program_facility_and_end_date(
     assert whole.rows[-1]["overdue"] == 5  # the evening program's joins in
     on_april_1 = filters(facility, start=D(2026, 4, 1), end=D(2026, 4, 1))
     # The March 31 one is now overdue too.
-    assert clinical.headline_overdue_reviews(on_april_1) == 6
+    assert clinical.plan_reviews_overdue(on_april_1, director).rows[-1]["overdue"] == 6
     early = filters(facility, start=D(2026, 1, 1), end=D(2026, 1, 31))
     assert clinical.plan_reviews_overdue(early, director).rows == []
-    assert clinical.headline_overdue_reviews(early) == 0
 
 
 def test_overdue_plan_reviews_take_one_query(
@@ -897,7 +891,6 @@ def test_unsigned_notes_per_author_with_a_total(
     ]
     assert result.columns[4].label == "Unsigned over 48 h"
     assert result.summary == [("Unsigned", "5"), ("Over 48 h", "2")]
-    assert clinical.headline_unsigned_notes(filters(facility, program=program, **MARCH)) == 5
 
 
 def test_unsigned_notes_respect_program_facility_and_dates(
@@ -905,7 +898,6 @@ def test_unsigned_notes_respect_program_facility_and_dates(
 ) -> None:
     whole = clinical.unsigned_notes_as_of(filters(facility, **MARCH), now=NOW)
     assert whole.rows[-1]["unsigned"] == 6  # the evening program's note joins in
-    assert clinical.headline_unsigned_notes(filters(facility, **MARCH)) == 6
     february = filters(facility, start=D(2026, 2, 1), end=D(2026, 2, 28))
     assert [r["unsigned"] for r in clinical.unsigned_notes_as_of(february, now=NOW).rows] == [
         1,
