@@ -17,7 +17,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -25,15 +25,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from openiop.accounts.models import User
 from openiop.attachments import selectors, services, storage
 from openiop.attachments.models import Attachment
 from openiop.attachments.views import file_response
 from openiop.audit.models import AuditEvent
 from openiop.audit.services import record
-from openiop.core.permissions import IsStaffUser
-from openiop.patients.models import Patient
-from openiop.patients.selectors import chart_access, visible_patients
+from openiop.core.chart_api import ChartReadViewSet
+from openiop.patients.selectors import chart_access
 
 SECTION = "documents (API)"
 PATIENT = OpenApiParameter("patient", int, required=True, description="The patient (required).")
@@ -111,53 +109,20 @@ class PassthroughRenderer(BaseRenderer):
 @extend_schema_view(
     list=extend_schema(parameters=[PATIENT, REMOVED]),
 )
-class AttachmentViewSet(
-    mixins.ListModelMixin,
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
+class AttachmentViewSet(mixins.CreateModelMixin, ChartReadViewSet):
     """Scanned and uploaded documents of a chart: PDF, JPEG or PNG up to 10 MB, the type read
     from the file's content. Removing one takes it out of the chart; the file is kept."""
 
-    permission_classes = [IsStaffUser]
+    section = SECTION
+    refused = selectors.REFUSED
+    read_permission = "attachments.view_attachment"
+    write_permission = "attachments.add_attachment"
+    listed = "documents"
     parser_classes = [MultiPartParser, FormParser, JSONParser]
     serializer_class = AttachmentSerializer
     queryset = Attachment.objects.none()  # for the schema; the selectors scope
     lookup_field = "key"
     lookup_value_regex = UUID_PATTERN
-
-    def _user(self) -> User:
-        return self.request.user  # type: ignore[return-value]
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)
-        user = self._user()
-        needed = (
-            "attachments.add_attachment"
-            if self.action == "create"
-            else "attachments.view_attachment"
-        )
-        if not user.can(needed):
-            record(actor=user, action=AuditEvent.Action.DENIED, section=SECTION)
-            raise exceptions.PermissionDenied(selectors.REFUSED)
-
-    def _chart(self) -> Patient:
-        raw = self.request.query_params.get("patient", "")
-        if not raw.isdigit():
-            raise exceptions.ValidationError(
-                {"patient": ["Give ?patient=<id>: documents are listed one chart at a time."]}
-            )
-        patient = visible_patients(self._user()).filter(pk=int(raw)).first()
-        if patient is None:
-            record(
-                actor=self._user(),
-                action=AuditEvent.Action.DENIED,
-                section=SECTION,
-                detail={"patient_id": int(raw)},
-            )
-            raise exceptions.NotFound("Not found.")
-        return patient
 
     def get_object(self) -> Attachment:
         try:

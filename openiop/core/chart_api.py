@@ -31,6 +31,8 @@ class ChartReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     write_permission = ""
     write_actions: frozenset[str] = frozenset({"create"})
     action_permissions: dict[str, str] = {}
+    # What ``?patient=`` lists, for the message asking for it.
+    listed = "records"
 
     def _user(self) -> User:
         return self.request.user  # type: ignore[return-value]
@@ -49,7 +51,7 @@ class ChartReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         raw = self.request.query_params.get("patient", "")
         if not raw.isdigit():
             raise exceptions.ValidationError(
-                {"patient": ["Give ?patient=<id>: records are listed one chart at a time."]}
+                {"patient": [f"Give ?patient=<id>: {self.listed} are listed one chart at a time."]}
             )
         patient = visible_patients(self._user()).filter(pk=int(raw)).first()
         if patient is None:

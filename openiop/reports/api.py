@@ -10,7 +10,6 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
@@ -31,8 +30,7 @@ def _user(request: Request) -> User:
 
 
 def _today(request: Request) -> dt.date:
-    facility = getattr(request._request, "facility", None)
-    return timezone.localdate(timezone=facility.zone) if facility else timezone.localdate()
+    return selectors.local_today(getattr(request._request, "facility", None))
 
 
 def _describe(report: Report) -> dict[str, Any]:

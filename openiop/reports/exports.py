@@ -33,7 +33,7 @@ from openiop.accounts.models import Facility, Program, User
 from openiop.accounts.selectors import facilities_for
 from openiop.audit.models import AuditEvent
 from openiop.audit.services import record, record_list
-from openiop.reports import teds
+from openiop.reports import selectors, teds
 from openiop.reports.base import REGISTRY, Filters, Report
 from openiop.reports.forms import IN_FUTURE, MAX_DAYS, TOO_LONG
 from openiop.reports.models import Export
@@ -341,8 +341,8 @@ def _write_report(export: Export, params: Params, out: TextIO) -> tuple[int, dic
 
 
 def _local_today(facility_ids: tuple[int, ...]) -> dt.date:
-    facility = Facility.objects.filter(pk__in=facility_ids).order_by("pk").first()
-    return timezone.localdate(timezone=facility.zone) if facility else timezone.localdate()
+    first = Facility.objects.filter(pk__in=facility_ids).order_by("pk").first()
+    return selectors.local_today(first)
 
 
 def _write_teds(export: Export, params: Params, out: TextIO) -> tuple[int, dict[int, int]]:

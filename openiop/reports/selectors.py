@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from openiop.accounts.models import Facility, Program, User
 from openiop.accounts.selectors import facilities_for
@@ -34,6 +35,11 @@ REPORT_REFUSED = (
 )
 NO_FACILITY = "You are not assigned to a facility yet: ask an administrator to add you to one."
 OUT_OF_SCOPE = "You may report only on the facilities you work in."
+
+
+def local_today(facility: Facility | None) -> dt.date:
+    """Today at the facility being worked at (the page's and the API's "today")."""
+    return timezone.localdate(timezone=facility.zone) if facility else timezone.localdate()
 
 
 def report_facilities(user: User) -> QuerySet[Facility]:

@@ -19,7 +19,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from openiop.accounts.models import Facility, User
@@ -45,8 +44,7 @@ def _facility(request: HttpRequest) -> Facility | None:
 
 
 def _today(request: HttpRequest) -> dt.date:
-    facility = _facility(request)
-    return timezone.localdate(timezone=facility.zone) if facility else timezone.localdate()
+    return selectors.local_today(_facility(request))
 
 
 # --- what the templates draw -----------------------------------------------------------------
