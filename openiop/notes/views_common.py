@@ -12,11 +12,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.contrib import messages
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import HttpRequest
 from django.urls import reverse
 
 from openiop.accounts.models import User
+from openiop.notes import services
+from openiop.notes.forms import AddendumForm, CosignForm, apply_errors
 from openiop.notes.models import Addendum, Cosignature, GroupNote, GroupNoteEntry, Note
 from openiop.notes.selectors import ChartItem
 
@@ -27,6 +30,45 @@ SECTION = "clinical notes"
 
 def user_of(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
+
+
+# --- what the note and group-note pages submit alike ------------------------------------------
+
+
+def submit_addendum(
+    request: HttpRequest, form: AddendumForm, *, target: Note | GroupNote | GroupNoteEntry
+) -> bool:
+    """Sign and add the valid form's addendum to ``target``; the service's refusals land on
+    the form's fields. True when it was added (the page then redirects)."""
+    try:
+        services.add_addendum(
+            actor=user_of(request),
+            target=target,
+            text=form.cleaned_data["text"],
+            reason=form.cleaned_data["reason"],
+            **form.identity,
+        )
+    except ValidationError as error:
+        apply_errors(form, error)
+        return False
+    messages.success(request, "Addendum added and signed.")
+    return True
+
+
+def submit_cosign(request: HttpRequest, form: CosignForm, *, target: Note | GroupNote) -> bool:
+    """Co-sign ``target`` with the valid form; True when done."""
+    try:
+        services.cosign(
+            actor=user_of(request),
+            target=target,
+            comment=form.cleaned_data.get("comment") or "",
+            **form.identity,
+        )
+    except ValidationError as error:
+        apply_errors(form, error)
+        return False
+    messages.success(request, "Co-signed.")
+    return True
 
 
 def cosignature_of(document: Note | GroupNote) -> Cosignature | None:

@@ -37,7 +37,7 @@ from openiop.notes.forms import (
 )
 from openiop.notes.models import GroupNote, GroupNoteEntry
 from openiop.notes.selectors import GroupNoteScreen, ScreenRow
-from openiop.notes.views_common import cosignature_of, user_of
+from openiop.notes.views_common import cosignature_of, submit_addendum, submit_cosign, user_of
 from openiop.scheduling import selectors as scheduling_selectors
 from openiop.scheduling.models import Session
 
@@ -207,33 +207,15 @@ def group_note(request: HttpRequest, session_id: int) -> HttpResponse:
         if found is None:
             raise Http404("No such part of this note.")
         about, form = found
-        if form.is_valid():
-            try:
-                services.add_addendum(
-                    actor=user,
-                    target=about,
-                    text=form.cleaned_data["text"],
-                    reason=form.cleaned_data["reason"],
-                    **form.identity,
-                )
-            except ValidationError as error:
-                apply_errors(form, error)
-            else:
-                messages.success(request, "Addendum added and signed.")
-                return here
-    elif action == "cosign" and note is not None and cosign_form.is_valid():
-        try:
-            services.cosign(
-                actor=user,
-                target=note,
-                comment=cosign_form.cleaned_data.get("comment") or "",
-                **cosign_form.identity,
-            )
-        except ValidationError as error:
-            apply_errors(cosign_form, error)
-        else:
-            messages.success(request, "Co-signed.")
+        if form.is_valid() and submit_addendum(request, form, target=about):
             return here
+    elif (
+        action == "cosign"
+        and note is not None
+        and cosign_form.is_valid()
+        and submit_cosign(request, cosign_form, target=note)
+    ):
+        return here
 
     record_list(
         actor=user,

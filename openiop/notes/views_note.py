@@ -33,7 +33,14 @@ from openiop.notes.forms import (
     apply_errors,
 )
 from openiop.notes.models import GroupNoteEntry, Note
-from openiop.notes.views_common import SECTION, entry_card, note_card, user_of
+from openiop.notes.views_common import (
+    SECTION,
+    entry_card,
+    note_card,
+    submit_addendum,
+    submit_cosign,
+    user_of,
+)
 from openiop.patients.chart import chart_context
 from openiop.patients.selectors import ChartAccess, chart_access
 from openiop.scheduling.models import Appointment
@@ -219,33 +226,16 @@ def detail(request: HttpRequest, patient_id: int, pk: int) -> HttpResponse:
             return here
         messages.success(request, "The draft is discarded.")
         return redirect("notes:chart", patient_id=patient.pk)
-    elif action == "addendum" and addendum_form.is_valid():
-        try:
-            services.add_addendum(
-                actor=user,
-                target=note,
-                text=addendum_form.cleaned_data["text"],
-                reason=addendum_form.cleaned_data["reason"],
-                **addendum_form.identity,
-            )
-        except ValidationError as error:
-            apply_errors(addendum_form, error)
-        else:
-            messages.success(request, "Addendum added and signed.")
-            return here
-    elif action == "cosign" and cosign_form.is_valid():
-        try:
-            services.cosign(
-                actor=user,
-                target=note,
-                comment=cosign_form.cleaned_data.get("comment") or "",
-                **cosign_form.identity,
-            )
-        except ValidationError as error:
-            apply_errors(cosign_form, error)
-        else:
-            messages.success(request, "Co-signed.")
-            return here
+    elif (
+        action == "addendum"
+        and addendum_form.is_valid()
+        and submit_addendum(request, addendum_form, target=note)
+    ) or (
+        action == "cosign"
+        and cosign_form.is_valid()
+        and submit_cosign(request, cosign_form, target=note)
+    ):
+        return here
     context = chart_context(user, access, tab="notes")
     context.update(
         {
